@@ -1,0 +1,5 @@
+import sys
+
+from gureum.cli import main
+
+sys.exit(main())

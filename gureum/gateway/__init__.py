@@ -1,0 +1,1 @@
+"""HTTP edge: one port, routing to a service and operation, errors."""

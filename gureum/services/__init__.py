@@ -1,0 +1,17 @@
+"""Gureum's services, one folder each.
+
+``SERVICES`` maps a botocore service name to the module holding its
+:class:`~gureum.services.api.ServiceApi`.  Modules are imported on the first
+request for their service, so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+SERVICES: dict[str, str] = {
+    "sts": "gureum.services.sts.api",
+    "ec2": "gureum.services.ec2.api",
+    "logs": "gureum.services.logs.api",
+    "cloudwatch": "gureum.services.cloudwatch.api",
+    "s3": "gureum.services.s3.api",
+    "lambda": "gureum.services.lambda_.api",
+}
