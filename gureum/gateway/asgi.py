@@ -152,6 +152,11 @@ class Gateway:
         path = request.path
         if path.startswith("/_gureum/") or path.startswith("/moto-api/"):
             return self._internal(request)
+        if path == "/v2" or path.startswith("/v2/"):
+            # The container registry (OCI distribution API) behind ECR.
+            from gureum.services.ecr.registry import handle_registry
+
+            return await handle_registry(self.app, request, body)
 
         limit = self.app.settings.max_body_size
         ctype = (request.headers.get("content-type") or "").lower()
