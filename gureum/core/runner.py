@@ -81,7 +81,9 @@ class ControllerRunner:
     def enqueue(self, name: str, key: str, after: float = 0.0) -> None:
         ctl = self.controllers[name]
         if after > 0:
-            self.spawn(self._later(name, key, after))
+            # The deadline is fixed now, not when the delayed task first runs:
+            # with a simulated clock time may jump before it gets scheduled.
+            self.spawn(self._later(name, key, self.clock.monotonic() + after))
             return
         if key in ctl.running:
             ctl.dirty.add(key)
@@ -92,8 +94,8 @@ class ControllerRunner:
         if self._queue is not None:
             self._queue.put_nowait((name, key))
 
-    async def _later(self, name: str, key: str, after: float) -> None:
-        await self.clock.sleep(after)
+    async def _later(self, name: str, key: str, deadline: float) -> None:
+        await self.clock.sleep(deadline - self.clock.monotonic())
         self.enqueue(name, key)
 
     # -- lifecycle ------------------------------------------------------------------
@@ -138,17 +140,26 @@ class ControllerRunner:
 
     def _start_ticker(self, ctl: Controller) -> None:
         if ctl.period and ctl.list_keys is not None:
-            self.spawn(self._ticker(ctl))
+            # The first resync happens now, so that right after start() every
+            # listed key is queued (wait_idle() then means "converged once").
+            self._resync(ctl)
+            self.spawn(self._ticker(ctl, self.clock.monotonic() + ctl.period))
 
-    async def _ticker(self, ctl: Controller) -> None:
-        assert ctl.period is not None and ctl.list_keys is not None
+    def _resync(self, ctl: Controller) -> None:
+        assert ctl.list_keys is not None
+        try:
+            for key in list(ctl.list_keys()):
+                self.enqueue(ctl.name, key)
+        except Exception:
+            log.exception("listing keys of controller %s failed", ctl.name)
+
+    async def _ticker(self, ctl: Controller, due: float) -> None:
+        assert ctl.period is not None
         while True:
-            try:
-                for key in list(ctl.list_keys()):
-                    self.enqueue(ctl.name, key)
-            except Exception:
-                log.exception("listing keys of controller %s failed", ctl.name)
-            await self.clock.sleep(ctl.period)
+            await self.clock.sleep(due - self.clock.monotonic())
+            self._resync(ctl)
+            # A fixed schedule (no drift), but never a burst of catch-up ticks.
+            due = max(due + ctl.period, self.clock.monotonic())
 
     async def _worker(self) -> None:
         assert self._queue is not None and self._idle is not None
