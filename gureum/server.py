@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+from types import FrameType
 
 from gureum.settings import Settings
 
@@ -35,11 +37,26 @@ def serve(settings: Settings, quiet: bool = False) -> int:
     server = uvicorn.Server(config)
     if not quiet:
         _summary(settings, app)
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal
+    # at itself, which with the default handler ends the process with status
+    # 143.  Stopping Gureum with SIGTERM is the normal way to stop it (systemd,
+    # docker stop, CI): make that re-raised signal a clean exit instead.
+    previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         server.run()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped):
         pass
-    return 0 if not getattr(server, "started", True) is False else 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0 if server.started else 1
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped
 
 
 def _summary(settings: Settings, app: object) -> None:
