@@ -27,6 +27,8 @@ class Settings:
     max_body_size: int = 16 * 1024 * 1024
     # Largest single S3 object or part accepted through a streamed upload.
     max_object_size: int = 5 * 1024 * 1024 * 1024
+    # ECR registry (/v2/): "optional" serves anonymous pulls and pushes, "required" wants docker login.
+    ecr_auth: str = "optional"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -14,4 +14,5 @@ SERVICES: dict[str, str] = {
     "cloudwatch": "gureum.services.cloudwatch.api",
     "s3": "gureum.services.s3.api",
     "lambda": "gureum.services.lambda_.api",
+    "ecr": "gureum.services.ecr.api",
 }

@@ -1,0 +1,1 @@
+"""ECR: repositories (control plane) and the OCI registry under /v2/ (data plane)."""
