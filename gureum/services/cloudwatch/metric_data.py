@@ -1,0 +1,148 @@
+"""GetMetricData: many metric queries in one call, paged by datapoints.
+
+Each ``MetricDataQuery`` with a ``MetricStat`` becomes one series of
+(timestamp, value) from :func:`stats.aggregate`; queries with
+``ReturnData: false`` are computed but not returned.  Metric math
+(``Expression``) is not supported yet and is refused with a clear
+``ValidationError`` naming the query.
+
+Results come newest first (``ScanBy`` TimestampDescending, the default) or
+oldest first.  ``MaxDatapoints`` (default 100,800) caps the datapoints of
+one page across all results; the rest follows with ``NextToken``, and a
+result cut short says ``StatusCode: PartialData``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gureum.core.errors import ServiceError
+from gureum.services.api import RequestContext
+from gureum.services.cloudwatch import metrics, stats
+from gureum.services.cloudwatch.datum import dimensions, epoch, missing
+from gureum.services.cloudwatch.metric_handlers import check_period, check_range, decode_token, encode_token
+
+MAX_QUERIES = 500
+DEFAULT_MAX_DATAPOINTS = 100_800
+_ID_RE = re.compile(r"[a-z][a-zA-Z0-9_]*")
+
+
+def _invalid(message: str) -> ServiceError:
+    return ServiceError("ValidationError", message, 400, sender_fault=True)
+
+
+@dataclass
+class _Result:
+    id: str
+    label: str
+    points: list[tuple[float, float]]
+
+
+def _stat_name(stat: str, member: str) -> str:
+    if stat in stats.STANDARD_STATISTICS or stats.parse_percentile(stat) is not None:
+        return stat
+    raise _invalid(f"The value {stat} for parameter {member} is not supported by Gureum yet or is invalid.")
+
+
+def _run_query(ctx: RequestContext, q: dict[str, Any], member: str, start: float, end: float) -> _Result:
+    if q.get("Expression") is not None and q.get("MetricStat") is not None:
+        raise _invalid(f"Exactly one of {member}.MetricStat and {member}.Expression must be specified.")
+    if q.get("Expression") is not None:
+        raise _invalid(f"Metric math expressions are not supported by Gureum yet ({member}.Expression).")
+    ms = q.get("MetricStat")
+    if ms is None:
+        raise missing(f"{member}.MetricStat")
+    metric = ms.get("Metric") or {}
+    for field in ("Namespace", "MetricName"):
+        if not metric.get(field):
+            raise missing(f"{member}.MetricStat.Metric.{field}")
+    for field in ("Period", "Stat"):
+        if ms.get(field) is None:
+            raise missing(f"{member}.MetricStat.{field}")
+    period = int(ms["Period"])
+    check_period(period, f"{member}.MetricStat.Period")
+    stat = _stat_name(ms["Stat"], f"{member}.MetricStat.Stat")
+    dims = dimensions(metric.get("Dimensions"), f"{member}.MetricStat.Metric.Dimensions")
+    aligned = stats.align_start(start, period, ctx.clock.now())
+    samples = metrics.read_samples(ctx.store, ctx.scope, metric["Namespace"], metric["MetricName"], dims, aligned, end)
+    if ms.get("Unit"):
+        samples = [s for s in samples if s.unit == ms["Unit"]]
+    standard = [stat] if stat in stats.STANDARD_STATISTICS else []
+    extended = [] if standard else [stat]
+    buckets = stats.aggregate(samples, aligned, end, period, standard, extended)
+    points = [(b.start, b.stats[stat]) for b in buckets if stat in b.stats]
+    return _Result(q["Id"], q.get("Label") or metric["MetricName"], points)
+
+
+def _check_ids(queries: list[dict[str, Any]]) -> None:
+    if not queries:
+        raise missing("MetricDataQueries")
+    if len(queries) > MAX_QUERIES:
+        raise _invalid(f"The collection MetricDataQueries must not have a size greater than {MAX_QUERIES}.")
+    seen: set[str] = set()
+    for i, q in enumerate(queries, start=1):
+        qid = q.get("Id") or ""
+        if not _ID_RE.fullmatch(qid):
+            raise _invalid(
+                f"The value {qid} for parameter MetricDataQueries.member.{i}.Id is invalid: it must start "
+                "with a lowercase letter and hold only letters, digits and underscores."
+            )
+        if qid in seen:
+            raise _invalid(f"The value {qid} for parameter MetricDataQueries.member.{i}.Id is not unique.")
+        seen.add(qid)
+
+
+def _ts(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else x
+
+
+def get_metric_data(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+    queries = list(req["MetricDataQueries"])
+    _check_ids(queries)
+    start, end = epoch(req["StartTime"]), epoch(req["EndTime"])
+    check_range(start, end)
+    descending = (req.get("ScanBy") or "TimestampDescending") == "TimestampDescending"
+    page_size = int(req.get("MaxDatapoints") or DEFAULT_MAX_DATAPOINTS)
+    offset = 0
+    if req.get("NextToken"):
+        offset = decode_token(req["NextToken"], "InvalidNextToken")
+        if not isinstance(offset, int) or offset < 0:
+            raise ServiceError("InvalidNextToken", "The specified NextToken is not valid.", 400, sender_fault=True)
+    results = []
+    for i, q in enumerate(queries, start=1):
+        result = _run_query(ctx, q, f"MetricDataQueries.member.{i}", start, end)
+        if q.get("ReturnData", True) is not False:
+            if descending:
+                result.points.reverse()
+            results.append(result)
+    return _page(results, offset, page_size)
+
+
+def _page(results: list[_Result], offset: int, size: int) -> dict[str, Any]:
+    out: list[dict[str, Any]] = []
+    first = 0  # global index of the first point of the current result
+    total = sum(len(r.points) for r in results)
+    for r in results:
+        lo = min(max(offset - first, 0), len(r.points))
+        hi = min(max(offset + size - first, 0), len(r.points))
+        chunk = r.points[lo:hi]
+        out.append(
+            {
+                "Id": r.id,
+                "Label": r.label,
+                "Timestamps": [_ts(t) for t, _ in chunk],
+                "Values": [v for _, v in chunk],
+                "StatusCode": "PartialData" if hi < len(r.points) else "Complete",
+                "Messages": [],
+            }
+        )
+        first += len(r.points)
+    response: dict[str, Any] = {"MetricDataResults": out, "Messages": []}
+    if offset + size < total:
+        response["NextToken"] = encode_token(offset + size)
+    return response
+
+
+OPERATIONS = {"GetMetricData": get_metric_data}

@@ -1,0 +1,145 @@
+"""CloudWatch metrics in the store, and the functions Gureum's own services
+use to publish metrics (ECS CPU, ALB request counts…).
+
+Store layout (per account+region scope):
+
+* ``cloudwatch.metric`` – key: :func:`metric_key`, the JSON text
+  ``["<namespace>","<name>",[["<dim>","<value>"],…]]`` with dimensions sorted
+  by name, so a metric has exactly one key whatever order its dimensions came
+  in, and keys of one namespace (or namespace + name) share a prefix.  Doc:
+  ``Namespace``, ``MetricName``, ``Dimensions`` and ``lastPut`` (epoch s) for
+  ListMetrics' ``RecentlyActive``.
+* ``cloudwatch.data`` – one series per metric under the same key; record time
+  is the sample time and the doc the sample (see :func:`encode_sample`).
+
+:func:`publish` skips the "no ``AWS/`` namespace" rule that PutMetricData
+applies to users: it is how built-in services write their own namespaces.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from gureum.core.store import Scope, Store
+from gureum.services.cloudwatch import stats
+from gureum.services.cloudwatch.datum import Dimensions, Point
+
+METRIC = "cloudwatch.metric"
+DATA = "cloudwatch.data"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def metric_key(namespace: str, name: str, dimensions: Dimensions) -> str:
+    return _json([namespace, name, [list(d) for d in sorted(dimensions)]])
+
+
+def key_prefix(namespace: str | None, name: str | None = None) -> str:
+    if namespace is None:
+        return ""
+    if name is None:
+        return _json([namespace])[:-1] + ","
+    return _json([namespace, name])[:-1] + ","
+
+
+def canonical(dimensions: Iterable[Mapping[str, Any]] | Mapping[str, str] | None) -> Dimensions:
+    if dimensions is None:
+        return ()
+    if isinstance(dimensions, Mapping):
+        return tuple(sorted((str(k), str(v)) for k, v in dimensions.items()))
+    return tuple(sorted((str(d["Name"]), str(d["Value"])) for d in dimensions))
+
+
+def encode_sample(s: stats.Sample, resolution: int) -> dict[str, Any]:
+    doc: dict[str, Any] = {"n": s.count, "s": s.total, "lo": s.minimum, "hi": s.maximum, "u": s.unit, "r": resolution}
+    if s.values:
+        doc["v"] = [list(p) for p in s.values]
+    return doc
+
+
+def decode_sample(ts: float, doc: dict[str, Any]) -> stats.Sample:
+    values = tuple((float(v), float(c)) for v, c in doc.get("v", ()))
+    return stats.Sample(ts, doc["n"], doc["s"], doc["lo"], doc["hi"], values, doc.get("u", "None"))
+
+
+def record_points(store: Store, scope: Scope, namespace: str, points: Sequence[Point], now: float) -> None:
+    """Store checked points (one transaction) and mark their metrics active at ``now``."""
+    by_key: dict[str, list[Point]] = {}
+    for p in points:
+        by_key.setdefault(metric_key(namespace, p.metric_name, p.dimensions), []).append(p)
+    with store.transaction():
+        for key, group in by_key.items():
+            store.append(DATA, scope, key, [(p.sample.ts, encode_sample(p.sample, p.resolution)) for p in group])
+            first = group[0]
+            store.put(
+                METRIC,
+                scope,
+                key,
+                {
+                    "Namespace": namespace,
+                    "MetricName": first.metric_name,
+                    "Dimensions": [{"Name": n, "Value": v} for n, v in first.dimensions],
+                    "lastPut": now,
+                },
+            )
+
+
+def publish(
+    store: Store,
+    scope: Scope,
+    namespace: str,
+    name: str,
+    value: float,
+    *,
+    dimensions: Mapping[str, str] | None = None,
+    unit: str = "None",
+    timestamp: float,
+    resolution: int = 60,
+) -> None:
+    """Record one value from inside Gureum (any namespace, ``AWS/…`` included)."""
+    ts = float(int(timestamp)) if resolution == 1 else float(int(timestamp // 60) * 60)
+    point = Point(name, canonical(dimensions), stats.from_value(ts, float(value), unit), resolution)
+    record_points(store, scope, namespace, [point], timestamp)
+
+
+def read_samples(
+    store: Store, scope: Scope, namespace: str, name: str, dimensions: Dimensions, start: float, end: float
+) -> list[stats.Sample]:
+    key = metric_key(namespace, name, dimensions)
+    return [decode_sample(r.ts, r.doc) for r in store.series(DATA, scope, key, start=start, end=end)]
+
+
+def _has_dimensions(doc: dict[str, Any], wanted: Sequence[Mapping[str, Any]]) -> bool:
+    have = {d["Name"]: d["Value"] for d in doc.get("Dimensions", [])}
+    for f in wanted:
+        name = f.get("Name")
+        if name not in have:
+            return False
+        if f.get("Value") is not None and have[name] != f["Value"]:
+            return False
+    return True
+
+
+def find_metrics(
+    store: Store,
+    scope: Scope,
+    *,
+    namespace: str | None = None,
+    name: str | None = None,
+    dimension_filters: Sequence[Mapping[str, Any]] = (),
+    active_since: float | None = None,
+    start_after: str = "",
+) -> Iterable[tuple[str, dict[str, Any]]]:
+    """Metric documents in key order; a dimension filter without Value needs only the name."""
+    for key, doc in store.list(METRIC, scope, prefix=key_prefix(namespace, name), start_after=start_after):
+        if name is not None and doc.get("MetricName") != name:
+            continue
+        if not _has_dimensions(doc, dimension_filters):
+            continue
+        if active_since is not None and float(doc.get("lastPut", 0)) < active_since:
+            continue
+        yield key, doc
