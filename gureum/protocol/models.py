@@ -46,6 +46,8 @@ def validation_error_code(service: ServiceModel) -> str:
         return "InvalidParameterValue"
     if name == "s3":
         return "InvalidArgument"
+    if name == "logs":  # "InvalidParameterException: 1 validation error detected: …" on AWS
+        return "InvalidParameterException"
     errors = {s.name for s in service.error_shapes}
     if "ValidationException" in errors:
         return "ValidationException"
