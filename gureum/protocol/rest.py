@@ -45,6 +45,7 @@ import binascii
 import functools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
@@ -186,6 +187,12 @@ def find_rest_operation(
     return service.operation_model(route.operation), labels
 
 
+def template_query_keys(operation: OperationModel) -> tuple[str, ...]:
+    """Query keys written in the operation's ``requestUri`` (``?mode=import`` → ``mode``)."""
+    query = operation.http.get("requestUri", "").partition("?")[2]
+    return tuple(piece.split("=", 1)[0] for piece in query.split("&") if piece)
+
+
 def _query_literals_present(route: Route, query: dict[str, list[str]]) -> bool:
     for key, value in route.query_literals:
         if key not in query:
@@ -203,8 +210,15 @@ def bind_rest_members(
     request: HttpRequest,
     labels: dict[str, str] | None,
     error_code: str = SERIALIZATION_ERROR,
+    *,
+    ignore_query: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The input members bound to URI labels, query string and headers."""
+    """The input members bound to URI labels, query string and headers.
+
+    ``ignore_query``: query keys that belong to the route, not to a member
+    (the literal parts of the template, :func:`template_query_keys`), kept
+    out of a query-string map member.
+    """
     if shape is None:
         return {}
     labels = labels or {}
@@ -217,6 +231,7 @@ def bind_rest_members(
         for n, m in shape.members.items()
         if m.serialization.get("location") == "querystring" and m.type_name != "map"
     }
+    claimed.update(ignore_query)
     for name, member in shape.members.items():
         loc = member.serialization.get("location")
         if loc is None:

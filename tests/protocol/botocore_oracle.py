@@ -13,10 +13,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
+from botocore.response import StreamingBody
 from botocore.serialize import create_serializer
 from botocore.utils import percent_encode_sequence
 
@@ -49,20 +52,34 @@ def client_request(protocol: str, params: dict[str, Any], operation: Any) -> Htt
 
 
 def client_parse(
-    protocol: str, response: HttpResponse, shape: Any, keep_metadata: bool = False
+    protocol: str,
+    response: HttpResponse,
+    shape: Any,
+    keep_metadata: bool = False,
+    streaming: bool = False,
 ) -> dict[str, Any]:
-    headers: dict[str, str] = {}
-    for k, v in response.headers:
-        k = k.lower()
-        headers[k] = f"{headers[k]},{v}" if k in headers else v
+    """``streaming``: the operation has a streaming output (blob payload), so a
+    real client hands the parser a ``StreamingBody``, as done here."""
+    headers = wire_headers(response)
     body = response.body
     assert isinstance(body, bytes), "streamed bodies are not parsed here"
+    wire_body: Any = body
+    if streaming and response.status < 300:
+        wire_body = StreamingBody(io.BytesIO(body), len(body))
     parsed = create_parser(protocol).parse(
-        {"status_code": response.status, "headers": headers, "body": body}, shape
+        {"status_code": response.status, "headers": headers, "body": wire_body}, shape
     )
     if not keep_metadata:
         parsed.pop("ResponseMetadata", None)
     return parsed
+
+
+def wire_headers(response: HttpResponse) -> HeadersDict:
+    """Response headers as a client's HTTP library hands them to botocore (case-insensitive)."""
+    headers = HeadersDict()
+    for k, v in response.headers:
+        headers[k] = f"{headers[k]},{v}" if k in headers else str(v)
+    return headers
 
 
 def normal(shape: Any, value: Any) -> Any:
@@ -91,6 +108,8 @@ def normal(shape: Any, value: Any) -> Any:
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         return round(when.timestamp() * 1000)
+    if isinstance(value, StreamingBody):
+        value = value.read()
     if kind == "blob" or (kind == "string" and isinstance(value, bytes)):
         return value.encode() if isinstance(value, str) else bytes(value)
     if kind in ("float", "double") and isinstance(value, int):
@@ -106,3 +125,32 @@ def strip_empty(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_empty(v) for v in value]
     return value
+
+
+def routable_operations(service_model: Any) -> list[str]:
+    """REST operations a request can name unambiguously.
+
+    Operations sharing method, URI template and required query/header members
+    (ListBuckets and ListDirectoryBuckets; a deprecated twin) cannot be told
+    apart on the wire; of each such group only the one routing picks is kept.
+    """
+    seen: dict[tuple[Any, ...], str] = {}
+    for name in service_model.operation_names:
+        op = service_model.operation_model(name)
+        shape = op.input_shape
+        required: tuple[Any, ...] = ()
+        if shape is not None:
+            required = tuple(
+                sorted(
+                    (m.serialization.get("location"), m.serialization.get("name", n))
+                    for n, m in shape.members.items()
+                    if n in shape.required_members
+                    and m.serialization.get("location") in ("header", "querystring")
+                )
+            )
+        sig = (op.http.get("method"), op.http.get("requestUri"), required)
+        if sig not in seen or (
+            service_model.operation_model(seen[sig]).deprecated and not op.deprecated
+        ):
+            seen[sig] = name
+    return sorted(seen.values())

@@ -14,8 +14,12 @@ wire has its own limits:
 * members bound to HTTP headers get printable ASCII without surrounding
   blanks (HTTP trims them; botocore writes them raw); header lists get items
   without commas or quotes;
-* URI labels are never empty;
-* a ``statusCode`` member gets a 2xx status (3xx and up parse as errors);
+* URI labels are never empty, nor are lists and maps bound to the query
+  string or headers (empty ones are not sent at all);
+* a ``statusCode`` member gets 200, 201 or 202 (3xx and up parse as errors,
+  204 carries no body);
+* RFC 822 timestamps (headers by default) are whole seconds even with
+  ``millis``;
 * ``hostLabel`` members (endpoint host prefixes) get ``[a-z0-9-]``;
 * event streams are skipped.
 
@@ -37,6 +41,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
+_HTTP_LOCATIONS = frozenset({"querystring", "header", "headers"})
 MAX_ITEMS = 3
 MAX_TEXT = 12
 
@@ -91,7 +96,7 @@ class _Builder:
             return self.string(shape, where)
         if kind in _INT_RANGES:
             if where == "statusCode":
-                return st.integers(200, 299)
+                return st.sampled_from([200, 201, 202])
             lo, hi = _INT_RANGES[kind]
             return st.integers(_bound(shape, "min", lo), _bound(shape, "max", hi, up=False))
         if kind in ("float", "double", "bigdecimal"):
@@ -99,7 +104,9 @@ class _Builder:
         if kind == "boolean":
             return st.booleans()
         if kind == "timestamp":
-            return self.timestamp()
+            fmt = (shape.serialization.get("timestampFormat") or "").lower()
+            rfc822 = fmt == "rfc822" or (not fmt and where in ("header", "header-list"))
+            return self.timestamp(whole_seconds=rfc822)
         if kind == "blob":
             return self.blob(shape, where)
         raise ValueError(f"no strategy for shape type {kind!r}")
@@ -125,6 +132,8 @@ class _Builder:
 
     def list_(self, shape: Any, depth: int, where: str | None) -> st.SearchStrategy[Any]:
         lo = int(shape.metadata.get("min", 0))
+        if where in _HTTP_LOCATIONS:  # an empty list is not sent at all
+            lo = max(lo, 1)
         hi = int(shape.metadata.get("max", lo + MAX_ITEMS))
         hi = max(lo, min(hi, lo + MAX_ITEMS))
         if depth >= self.max_depth:
@@ -135,6 +144,8 @@ class _Builder:
 
     def map_(self, shape: Any, depth: int, where: str | None) -> st.SearchStrategy[Any]:
         lo = int(shape.metadata.get("min", 0))
+        if where in _HTTP_LOCATIONS:
+            lo = max(lo, 1)
         hi = int(shape.metadata.get("max", lo + MAX_ITEMS))
         hi = max(lo, min(hi, lo + MAX_ITEMS))
         if depth >= self.max_depth:
@@ -185,8 +196,8 @@ class _Builder:
             width=width,
         )
 
-    def timestamp(self) -> st.SearchStrategy[datetime]:
-        if self.millis:
+    def timestamp(self, whole_seconds: bool = False) -> st.SearchStrategy[datetime]:
+        if self.millis and not whole_seconds:
             return st.integers(0, _EPOCH_SPAN_S * 1000).map(
                 lambda ms: _EPOCH_LO + timedelta(milliseconds=ms)
             )

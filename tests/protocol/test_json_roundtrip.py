@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.parsers import create_parser
-from botocore_oracle import client_parse, client_request, normal
+from botocore_oracle import client_parse, client_request, normal, wire_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import from_shape
@@ -98,7 +98,7 @@ def test_json_modelled_errors_reach_botocore(service: str, data: st.DataObject) 
     assert parsed["ResponseMetadata"]["HTTPStatusCode"] == resp.status
     # botocore's client then reads the modelled members with the error shape.
     modelled = create_parser("json").parse(
-        {"status_code": resp.status, "headers": dict(resp.headers), "body": resp.body}, shape
+        {"status_code": resp.status, "headers": wire_headers(resp), "body": resp.body}, shape
     )
     assert normal(shape, {k: v for k, v in modelled.items() if k in extra}) == normal(shape, extra)
 
