@@ -22,7 +22,12 @@ from gureum.core.errors import ServiceError
 from gureum.services.api import RequestContext
 from gureum.services.cloudwatch import metrics, stats
 from gureum.services.cloudwatch.datum import dimensions, epoch, missing
-from gureum.services.cloudwatch.metric_handlers import check_period, check_range, decode_token, encode_token
+from gureum.services.cloudwatch.metric_handlers import (
+    check_period,
+    check_range,
+    decode_token,
+    encode_token,
+)
 
 MAX_QUERIES = 500
 DEFAULT_MAX_DATAPOINTS = 100_800

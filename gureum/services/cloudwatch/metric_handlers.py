@@ -16,7 +16,13 @@ from typing import Any
 from gureum.core.errors import ServiceError
 from gureum.services.api import RequestContext
 from gureum.services.cloudwatch import metrics, stats
-from gureum.services.cloudwatch.datum import combination, dimensions, epoch, invalid_value, to_points
+from gureum.services.cloudwatch.datum import (
+    combination,
+    dimensions,
+    epoch,
+    invalid_value,
+    to_points,
+)
 
 LIST_PAGE = 500
 MAX_DATAPOINTS = 1440

@@ -49,7 +49,7 @@ def from_value(ts: float, value: float, unit: str = "None") -> Sample:
 
 def from_values(ts: float, values: Sequence[float], counts: Sequence[float] | None = None, unit: str = "None") -> Sample:
     weights = list(counts) if counts else [1.0] * len(values)
-    pairs = tuple((float(v), float(c)) for v, c in zip(values, weights) if c > 0)
+    pairs = tuple((float(v), float(c)) for v, c in zip(values, weights, strict=True) if c > 0)
     if not pairs:
         raise ValueError("no values with a positive count")
     return Sample(

@@ -113,7 +113,7 @@ def put_log_events(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
             verdict = check_batch(stamps, messages, now_ms, gdoc.get("retentionInDays"))
         except BatchError as exc:
             raise invalid(str(exc)) from exc
-        kept = list(zip(stamps, messages))[verdict.start : verdict.stop]
+        kept = list(zip(stamps, messages, strict=True))[verdict.start : verdict.stop]
         token = append_events(ctx.store, ctx.scope, group, stream, kept, now_ms)
     out: dict[str, Any] = {"nextSequenceToken": token}
     info = verdict.rejected_info()
