@@ -138,6 +138,12 @@ def test_put_metric_data_refusals(call: Call, namespace: str, datum: dict[str, A
     assert err.code == code and member in err.message
 
 
+def test_entity_metric_data_is_stored_too(call: Call) -> None:
+    call("PutMetricData", Namespace="App", EntityMetricData=[
+        {"Entity": {"KeyAttributes": {"Type": "Service"}}, "MetricData": [{"MetricName": "E", "Value": 2}]}])
+    assert [m["MetricName"] for m in call("ListMetrics", Namespace="App")["Metrics"]] == ["E"]
+
+
 def test_put_metric_data_limits(call: Call) -> None:
     data = [{"MetricName": f"m{i}", "Value": 1} for i in range(1001)]
     err = error(lambda: call("PutMetricData", Namespace="App", MetricData=data))

@@ -53,7 +53,11 @@ def decode_token(token: str, code: str = "InvalidParameterValue") -> Any:
 
 def put_metric_data(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     now = ctx.clock.now()
-    points = to_points(req["Namespace"], req.get("MetricData"), now)
+    data = list(req.get("MetricData") or [])
+    # EntityMetricData carries more data, each set tied to an entity (ignored here).
+    for entity_data in req.get("EntityMetricData") or []:
+        data += entity_data.get("MetricData") or []
+    points = to_points(req["Namespace"], data, now)
     metrics.record_points(ctx.store, ctx.scope, req["Namespace"], points, now)
     return {}
 
