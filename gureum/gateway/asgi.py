@@ -168,7 +168,7 @@ class Gateway:
 
         rt = route(request)
         rid = new_request_id()
-        meta = ResponseMeta(rid)
+        meta = ResponseMeta(rid, {"method": request.method})
         if not rt.service:
             target = request.headers.get("x-amz-target") or request.path
             return _plain_error(400, "UnknownServiceException", f"Gureum cannot tell which service {target!r} is for", rid)
@@ -198,7 +198,7 @@ class Gateway:
                 if op.has_streaming_input:
                     request.stream = body
                 else:
-                    request.body = await body.read_limited(limit)
+                    request.body = request.body or await body.read_limited(limit)
             else:
                 if not request.body:
                     request.body = await body.read_limited(limit)

@@ -117,7 +117,7 @@ def _item(shape: Any, depth: int, again: dict[str, Any]) -> st.SearchStrategy[An
         return strategy
     if shape.type_name == "structure" and not shape.members:
         return st.nothing()
-    return strategy.filter(bool)
+    return strategy.filter(lambda v: bool(normal(v)))
 
 
 def _structure(
