@@ -68,7 +68,7 @@ class BlobFiles:
 
     async def read(self, digest: str, first: int = 0, last: int | None = None) -> AsyncIterator[bytes]:
         """The bytes ``first..last`` (inclusive) of a blob, in chunks."""
-        f = open(self.path(digest), "rb")  # noqa: SIM115 - closed in finally
+        f = open(self.path(digest), "rb")  # closed in finally (an async generator cannot use with across yields cleanly)
         try:
             f.seek(first)
             remaining = None if last is None else last - first + 1
