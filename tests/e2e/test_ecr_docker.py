@@ -66,6 +66,7 @@ class Docker:
         )
         assert res.returncode == 0, res.stderr
         self.made.append(ref)
+        self.made.append(res.stdout.decode().strip())  # the id: a retagged import is left untagged
 
     def read_file(self, ref: str, path: str) -> str:
         cid = self.run("create", ref, "/nothing-to-run").stdout.strip()
