@@ -224,6 +224,8 @@ class Gateway:
             response = proto.serialize_response(op, result or {}, meta)
             for k, v in ctx.response_headers.items():
                 response.headers.append((k.lower(), v))
+            if ctx.response_status is not None:
+                response.status = ctx.response_status
             return response
         except ValidationError as exc:
             if exc.code == "ValidationException":

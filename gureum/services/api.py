@@ -38,6 +38,9 @@ class RequestContext:
     request: HttpRequest | None = None
     # Headers a handler wants on the response beyond the modelled ones.
     response_headers: dict[str, str] = field(default_factory=dict)
+    # A status a handler answers instead of the operation's default (S3's 206
+    # for a ranged GetObject: no output member carries it).
+    response_status: int | None = None
 
     @property
     def scope(self) -> Scope:
