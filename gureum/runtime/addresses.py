@@ -85,11 +85,11 @@ class AddressAllocator:
                 if doc.get("owner") == owner:
                     return ip
             cursor = self.store.get(CURSOR_KIND, GLOBAL, self.network) or {}
-            ip = pick_address(self._hosts, (ip for ip, _ in leases), cursor.get("last"))
-            if ip is None or not self.store.insert(KIND, GLOBAL, ip, {"owner": owner}):
+            picked = pick_address(self._hosts, (ip for ip, _ in leases), cursor.get("last"))
+            if picked is None or not self.store.insert(KIND, GLOBAL, picked, {"owner": owner}):
                 raise AddressesExhausted(f"no free address left in {self.network}")
-            self.store.put(CURSOR_KIND, GLOBAL, self.network, {"last": ip})
-            return ip
+            self.store.put(CURSOR_KIND, GLOBAL, self.network, {"last": picked})
+            return picked
 
     def release(self, ip: str) -> bool:
         return self.store.delete(KIND, GLOBAL, ip)

@@ -30,8 +30,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import docker
-import docker.errors
+import docker  # type: ignore[import-untyped]
+import docker.errors  # type: ignore[import-untyped]
 import requests.exceptions
 
 from gureum.core.clock import RealClock

@@ -73,6 +73,7 @@ def create_kwargs(spec: ContainerSpec, labels: dict[str, str]) -> dict[str, Any]
         "hostname": spec.hostname,
         "nano_cpus": int(spec.cpus * _NS) if spec.cpus else None,
         "mem_limit": spec.memory_bytes,
+        "memswap_limit": spec.memory_bytes,  # no swap beyond the limit, as on ECS by default
         "mem_reservation": spec.memory_reservation_bytes,
         "read_only": spec.read_only or None,
         "ulimits": [{"name": u.name, "soft": u.soft, "hard": u.hard} for u in spec.ulimits] or None,
@@ -125,7 +126,7 @@ def state_from_inspect(attrs: dict[str, Any]) -> ContainerState:
         status = Status.EXITED  # the start failed: it will never run
     elif status is not Status.EXITED:
         exit_code = None
-    health = (st.get("Health") or {}).get("Status")
+    health = str((st.get("Health") or {}).get("Status") or "")
     return ContainerState(
         id=str(attrs.get("Id", "")),
         name=str(attrs.get("Name", "")).lstrip("/"),

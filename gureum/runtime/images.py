@@ -38,7 +38,7 @@ _GROUP = b"root:x:0:\nnogroup:x:65534:\n"
 _DOCKERFILE = b"""FROM scratch
 COPY rootfs/ /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-LABEL org.opencontainers.image.title="gureum/busybox" gureum.base="busybox"
+LABEL org.opencontainers.image.title="gureum/busybox" org.opencontainers.image.description="busybox from the host, FROM scratch"
 CMD ["sh"]
 """
 
@@ -126,7 +126,7 @@ def _add_dir(tar: tarfile.TarFile, name: str, mode: int) -> None:
 
 
 def base_image_present(client: Any, tag: str = BASE_IMAGE) -> bool:
-    import docker.errors
+    import docker.errors  # type: ignore[import-untyped]
 
     try:
         client.images.get(tag)

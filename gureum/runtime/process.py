@@ -32,6 +32,7 @@ Timestamps are real wall-clock seconds (:class:`RealClock` at scale 1).
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
 import pwd
 import shutil
@@ -241,6 +242,9 @@ class ProcessDriver:
             if not force:
                 raise Conflict(f"cannot remove running container {container_id}: stop it first")
             await self.stop(container_id, timeout=0)
+        stray = process_state.stray_group(cdir)
+        if stray is not None:
+            _killpg(stray, _signal.SIGKILL)
         await asyncio.to_thread(shutil.rmtree, cdir, True)
         self._cpu_samples.pop(container_id, None)
 
@@ -248,12 +252,12 @@ class ProcessDriver:
         self._watcher.reap()
         return process_state.container_state(self._dir(container_id))
 
-    async def list(self, labels: Mapping[str, str] | None = None) -> list[ContainerState]:
+    async def list(self, labels: Mapping[str, str] | None = None) -> builtins.list[ContainerState]:
         states = await asyncio.to_thread(self._states_sync, labels)
         self._adopt(states)
         return states
 
-    def _states_sync(self, labels: Mapping[str, str] | None = None) -> list[ContainerState]:
+    def _states_sync(self, labels: Mapping[str, str] | None = None) -> builtins.list[ContainerState]:
         wanted = {DATA_DIR_LABEL: self.data_dir_id, **(labels or {})}
         self._watcher.reap()
         out = []
@@ -266,7 +270,7 @@ class ProcessDriver:
                     continue
         return out
 
-    def _adopt(self, states: list[ContainerState]) -> None:
+    def _adopt(self, states: builtins.list[ContainerState]) -> None:
         for st in states:
             shim = process_state.live_shim(containers_dir(self.root) / st.id) if st.running else None
             if shim is not None:
@@ -286,7 +290,7 @@ class ProcessDriver:
         self._cpu_samples[container_id] = (sample.cpu_seconds, sample.at)
         return process_state.stats(sample, previous, config.get("memory_limit"))
 
-    async def exec(self, container_id: str, command: list[str]) -> ExecResult:
+    async def exec(self, container_id: str, command: builtins.list[str]) -> ExecResult:
         config = self._config(container_id)
         if not (await self.inspect(container_id)).running:
             raise Conflict(f"container {container_id} is not running")

@@ -35,7 +35,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from gureum.core.clock import RealClock
 from gureum.runtime.base import HealthCheck

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from gureum.core.clock import RealClock
 from gureum.runtime.base import (
@@ -59,6 +59,21 @@ def live_shim(cdir: Path) -> int | None:
             return None
         if started is not None and abs(proc.create_time() - float(started)) > 1.0:
             return None
+    except psutil.Error:
+        return None
+    return int(pid)
+
+
+def stray_group(cdir: Path) -> int | None:
+    """The command's process group if it outlived a dead shim (a ``kill -9`` of the shim)."""
+    state = read_json(cdir / STATE) or {}
+    pid, started = state.get("pid"), state.get("shim_started")
+    if not pid or state.get("finished_at") is not None or live_shim(cdir) is not None:
+        return None
+    try:
+        proc = psutil.Process(int(pid))
+        if started is not None and proc.create_time() + 1.0 < float(started):
+            return None  # an older process that reuses the pid
     except psutil.Error:
         return None
     return int(pid)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -75,7 +75,7 @@ def _pump(source: _Source[T], loop: asyncio.AbstractEventLoop, queue: asyncio.Qu
 
 async def merge_blocking(
     sources: list[tuple[str, Opener[T]]], close: Callable[[Any], None]
-) -> AsyncIterator[tuple[str, T]]:
+) -> AsyncGenerator[tuple[str, T], None]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
     running = [_Source(tag, opener, close) for tag, opener in sources]

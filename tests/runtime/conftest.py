@@ -17,14 +17,23 @@ import pytest
 from runtime_support import Runtime, _remove_all, docker_unavailable_reason
 
 
-@pytest.fixture(params=["docker", "process"])
-def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
-    if request.param == "docker":
+def _runtime(kind: str, tmp_path: Path) -> Iterator[Runtime]:
+    if kind == "docker":
         reason = docker_unavailable_reason()
         if reason:
             pytest.skip(reason)
-    rt = Runtime(request.param, "test-" + secrets.token_hex(4), tmp_path / "process")
+    rt = Runtime(kind, "test-" + secrets.token_hex(4), tmp_path / "process")
     yield rt
     asyncio.run(_remove_all(rt))
+
+
+@pytest.fixture(params=["docker", "process"])
+def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
+    yield from _runtime(request.param, tmp_path)
+
+
+@pytest.fixture
+def docker_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    yield from _runtime("docker", tmp_path)
 
 

@@ -9,16 +9,13 @@ id, and everything carrying it is removed afterwards.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from gureum.core.store import SqliteStore
 from gureum.runtime.addresses import AddressAllocator
@@ -31,18 +28,26 @@ _engine_checked: dict[str, str | None] = {}
 
 
 def docker_unavailable_reason() -> str | None:
-    """None when an engine answers and the base image exists; else why not."""
-    if "reason" not in _engine_checked:
-        try:
-            from gureum.runtime.docker import connect_client
-            from gureum.runtime.images import build_base
+    """None when an engine answers (the base image is then built if missing); else why not.
 
+    Only a silent engine is a reason to skip: if it answers but the base
+    image cannot be built, that is a failure.
+    """
+    if "reason" not in _engine_checked:
+        from gureum.runtime.base import EngineUnavailable
+        from gureum.runtime.docker import connect_client
+        from gureum.runtime.images import build_base
+
+        try:
             client = connect_client()
+        except EngineUnavailable as exc:
+            _engine_checked["reason"] = f"{exc}; start one with: bash .ci/setup-docker.sh"
+            return _engine_checked["reason"]
+        try:
             build_base(client)
+        finally:
             client.close()
-            _engine_checked["reason"] = None
-        except Exception as exc:  # any failure here means: no usable engine
-            _engine_checked["reason"] = f"no Docker engine answers ({exc}); run: bash .ci/setup-docker.sh"
+        _engine_checked["reason"] = None
     return _engine_checked["reason"]
 
 

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+from runtime_support import Runtime, allocate_ip, http_get, run, wait_for
 
 from gureum.runtime.base import (
     OWNER_LABEL,
@@ -21,8 +22,6 @@ from gureum.runtime.base import (
     Status,
     remove_orphans,
 )
-
-from runtime_support import Runtime, allocate_ip, http_get, run, wait_for
 
 IMAGE = "gureum/busybox"
 
@@ -61,7 +60,7 @@ def test_two_servers_on_port_80_then_stop(runtime: Runtime) -> None:
         assert stopped.exit_code in (143, 137)  # SIGTERM honoured, or SIGKILL after the timeout
         assert stopped.finished_at is not None and stopped.finished_at >= (stopped.started_at or 0)
         assert (await d.inspect(ids[1])).running
-        with pytest.raises(Exception):
+        with pytest.raises(AssertionError, match="did not answer"):
             await asyncio.to_thread(http_get, f"http://{ips[0]}:80/", 0.3)
         await d.close()
 
@@ -259,5 +258,41 @@ def test_labels_adoption_and_orphans(runtime: Runtime) -> None:
         await again.remove(keep)
         assert await again.list() == []
         await again.close()
+
+    run(scenario)
+
+
+def test_stop_escalates_to_sigkill_after_timeout(runtime: Runtime) -> None:
+    async def scenario() -> None:
+        d = await runtime.make()
+        cid = await d.create(spec(runtime, "stubborn", ("sh", "-c", "trap '' TERM; echo ready; sleep 60")))
+        await d.start(cid)
+
+        async def trap_set() -> bool:
+            return [x.line async for x in d.logs(cid)] == ["ready"]
+
+        await wait_for(trap_set, 5, "the TERM trap")
+        t0 = time.monotonic()
+        await d.stop(cid, timeout=1)
+        elapsed = time.monotonic() - t0
+        state = await d.inspect(cid)
+        assert state.exit_code == 137, "SIGTERM is ignored, so SIGKILL after the timeout"
+        assert 0.9 <= elapsed < 5
+        await d.stop(cid, timeout=1)  # stopping a stopped container is a no-op
+        await d.close()
+
+    run(scenario)
+
+
+def test_user_and_environment(runtime: Runtime) -> None:
+    async def scenario() -> None:
+        d = await runtime.make()
+        ip = allocate_ip(f"{runtime.data_dir_id}/env")
+        s = spec(runtime, "env", ("sh", "-c", 'echo "$(id -u) $GREETING $GUREUM_PRIVATE_IP"'), user="nobody", env={"GREETING": "annyeong"}, ip=ip)
+        cid = await d.create(s)
+        await d.start(cid)
+        await wait_for(lambda: _exited(d, cid), 10, "the container to finish")
+        assert [x.line async for x in d.logs(cid)] == [f"65534 annyeong {ip}"]
+        await d.close()
 
     run(scenario)

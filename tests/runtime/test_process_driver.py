@@ -1,0 +1,108 @@
+"""What only the process driver does: shims outliving Gureum, rlimits, its refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from runtime_support import wait_for
+
+from gureum.runtime.base import ContainerSpec, DriverError, EventKind, PortMapping, Status
+from gureum.runtime.process import ProcessDriver
+
+
+def _spec(name: str, command: tuple[str, ...], **kw: object) -> ContainerSpec:
+    return ContainerSpec(name=name, image="gureum/busybox", owner=f"arn:test:{name}", command=command, **kw)  # type: ignore[arg-type]
+
+
+def _state_file(root: Path, cid: str) -> dict:
+    return json.loads((root / "containers" / cid / "state.json").read_text())
+
+
+def test_a_restarted_gureum_adopts_and_sees_the_death(tmp_path: Path) -> None:
+    async def before_restart() -> str:
+        d = ProcessDriver(tmp_path, "dd")
+        cid = await d.create(_spec("long", ("sleep", "60")))
+        await d.start(cid)
+        await d.close()
+        return cid
+
+    cid = asyncio.run(before_restart())  # that event loop and driver are gone now
+
+    async def after_restart() -> None:
+        d = ProcessDriver(tmp_path, "dd")
+        events = d.events()
+        [state] = await d.list()
+        assert state.id == cid and state.running
+        killed_at = time.monotonic()
+        os.killpg(state.pid or 0, signal.SIGKILL)  # dies behind Gureum's back
+        ev = await asyncio.wait_for(events.__anext__(), 2.0)
+        assert time.monotonic() - killed_at < 2.0
+        assert (ev.kind, ev.container_id, ev.exit_code) == (EventKind.DIE, cid, 137)
+        assert (await d.inspect(cid)).status is Status.EXITED
+        await d.close()
+
+    asyncio.run(after_restart())
+
+
+def test_a_dead_shim_is_reported_and_its_command_removed(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        d = ProcessDriver(tmp_path, "dd")
+        cid = await d.create(_spec("orphan", ("sleep", "60")))
+        await d.start(cid)
+        state = _state_file(tmp_path, cid)
+        child = psutil.Process(state["pid"])
+        os.kill(state["shim_pid"], signal.SIGKILL)
+
+        async def lost() -> bool:
+            return (await d.inspect(cid)).status is Status.EXITED
+
+        await wait_for(lost, 5, "the container to be seen exited")
+        st = await d.inspect(cid)
+        assert st.exit_code == 255 and "shim" in st.error
+        assert child.is_running()
+        await d.remove(cid)
+        child.wait(timeout=5)
+        assert not child.is_running()
+        await d.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("enforcement", "ok"), [("rlimit", False), ("none", True)])
+def test_memory_limit_as_rlimit(tmp_path: Path, enforcement: str, ok: bool) -> None:
+    async def scenario() -> None:
+        d = ProcessDriver(tmp_path, "dd", memory_enforcement=enforcement)
+        hog = 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}'
+        cid = await d.create(_spec("hog", ("sh", "-c", hog), memory_bytes=32 << 20))
+        await d.start(cid)
+
+        async def done() -> bool:
+            return (await d.inspect(cid)).status is Status.EXITED
+
+        await wait_for(done, 20, "the memory hog to finish")
+        code = (await d.inspect(cid)).exit_code
+        assert (code == 0) is ok, f"exit code {code}"
+        await d.close()
+
+    asyncio.run(scenario())
+
+
+def test_refuses_what_it_cannot_do(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        d = ProcessDriver(tmp_path, "dd")
+        with pytest.raises(DriverError, match="cannot map port"):
+            await d.create(_spec("remap", ("true",), ports=(PortMapping(80, 8080),)))
+        with pytest.raises(DriverError, match="no command"):
+            await d.create(ContainerSpec(name="empty", image="gureum/busybox", owner="x", command=()))
+        cid = await d.create(_spec("ephemeral", ("true",), ip="127.0.77.250", ports=(PortMapping(80, 0),)))
+        assert cid
+        await d.close()
+
+    asyncio.run(scenario())
