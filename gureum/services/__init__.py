@@ -15,4 +15,5 @@ SERVICES: dict[str, str] = {
     "s3": "gureum.services.s3.api",
     "lambda": "gureum.services.lambda_.api",
     "ecr": "gureum.services.ecr.api",
+    "ecs": "gureum.services.ecs.api",
 }

@@ -1,0 +1,22 @@
+"""The ECS ServiceApi: the operations of every api_*.py module, and the
+controllers started when the service loads."""
+
+from __future__ import annotations
+
+from gureum.services.api import ServiceApi
+from gureum.services.ecs import api_clusters, api_services, api_tags, api_taskdefs, api_tasks
+
+api = ServiceApi("ecs")
+
+for _module in (api_clusters, api_taskdefs, api_tasks, api_services, api_tags):
+    for _name, _handler in _module.ops.handlers.items():
+        api.operation(_name)(_handler)
+
+
+def _start_controllers(app: object) -> None:
+    from gureum.services.ecs.controller import register
+
+    register(app)  # type: ignore[arg-type]
+
+
+api.on_startup(_start_controllers)
