@@ -63,6 +63,8 @@ def test_missing_things(s3: S3) -> None:
     assert (err.code, err.status, err.extra) == ("NoSuchKey", 404, {"Key": "nope"})
     err = error(lambda: s3.put("no-such-bucket", "k", b"x"))
     assert (err.code, err.extra) == ("NoSuchBucket", {"BucketName": "no-such-bucket"})
+    # the body may be unread (Expect: 100-continue): the connection must not be reused
+    assert err.headers["Connection"] == "close"
 
 
 def test_body_in_many_pieces(s3: S3) -> None:

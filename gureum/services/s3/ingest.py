@@ -13,13 +13,20 @@ itself, in S3's terms:
   (``BadDigest``).
 
 The result is a committed :class:`BlobInfo`; the caller writes the record.
+
+:func:`streaming_handler` wraps the handlers that take a body: an error they
+raise closes the connection, because the body may not have been read (a
+client that sent ``Expect: 100-continue`` never sends it once it sees the
+error) and the next request on the connection would be read from its bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +46,23 @@ _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 class Received:
     blob: BlobInfo
     content_encoding: str  # Content-Encoding to store (aws-chunked removed)
+
+
+StreamingHandler = Callable[[RequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def streaming_handler(fn: StreamingHandler) -> StreamingHandler:
+    """Answer errors of a body-taking handler with ``Connection: close``."""
+
+    @functools.wraps(fn)
+    async def wrapper(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await fn(ctx, req)
+        except ServiceError as exc:
+            exc.headers.setdefault("Connection", "close")
+            raise
+
+    return wrapper
 
 
 def _headers(ctx: RequestContext) -> Headers:

@@ -21,7 +21,7 @@ from gureum.services.s3.access import check_key
 from gureum.services.s3.checksums import MEMBERS
 from gureum.services.s3.copies import resolve_source
 from gureum.services.s3.errors import invalid_argument, no_such_upload
-from gureum.services.s3.ingest import receive_body
+from gureum.services.s3.ingest import receive_body, streaming_handler
 from gureum.services.s3.listing import SEP, list_page, url_encode
 from gureum.services.s3.records import KIND_PART, KIND_UPLOAD, SCOPE, owner, require_bucket, state
 from gureum.services.s3.registry import api
@@ -123,6 +123,7 @@ def _part_checksums(part: Doc) -> dict[str, str]:
 
 
 @api.operation("UploadPart")
+@streaming_handler
 async def upload_part(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     require_bucket(ctx.store, req["Bucket"])
     upload = require_upload(ctx.store, req["Bucket"], req["Key"], req["UploadId"])

@@ -22,7 +22,7 @@ from gureum.services.s3.errors import (
     not_modified,
     precondition_failed,
 )
-from gureum.services.s3.ingest import receive_body
+from gureum.services.s3.ingest import receive_body, streaming_handler
 from gureum.services.s3.preconditions import (
     ByteRange,
     RangeNotSatisfiable,
@@ -45,7 +45,7 @@ MAX_METADATA_BYTES = 2048
 
 def set_status(ctx: RequestContext, status: int) -> None:
     """Answer with ``status`` instead of the operation's default (206 for a range)."""
-    ctx.response_status = status  # type: ignore[attr-defined]
+    ctx.response_status = status
 
 
 def _check_write_conditions(ctx: RequestContext, bucket: str, key: str, req: dict[str, Any]) -> None:
@@ -88,6 +88,7 @@ def new_version(ctx: RequestContext, bucket: Doc, key: str) -> dict[str, Any]:
 
 
 @api.operation("PutObject")
+@streaming_handler
 async def put_object(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     bucket = require_bucket(ctx.store, req["Bucket"])
     key = req["Key"]
