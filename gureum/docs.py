@@ -1,10 +1,13 @@
 """Generated documentation: which operations each service really implements.
 
 The list is read from the handlers themselves (``api.handlers`` of every
-module in :data:`gureum.services.SERVICES`) and from botocore's model (how
-many operations the service has), so it can never drift from the code:
+module in :data:`gureum.services.SERVICES`), so it can never drift from the
+code.  The README table depends on Gureum's code only, not on the installed
+botocore (whose models gain operations with every release); ``--models``
+adds each model's protocols and operation count to the printed table:
 
     python -m gureum.docs                    # print the markdown table
+    python -m gureum.docs --models           # … with "N of M" and protocols from botocore
     python -m gureum.docs --write README.md  # rewrite the README section
     python -m gureum.docs --check README.md  # exit 1 when the section is stale
 
@@ -61,17 +64,21 @@ def collect() -> list[ServiceOps]:
     return [_load(name, module) for name, module in sorted(SERVICES.items())]
 
 
-def render_operations(services: list[ServiceOps] | None = None) -> str:
+def render_operations(services: list[ServiceOps] | None = None, *, models: bool = False) -> str:
     """The markdown table that goes between the README markers."""
     rows = services if services is not None else collect()
-    lines = [
-        "| service | wire protocol(s) | implemented | operations |",
-        "|---|---|---|---|",
-    ]
+    if models:
+        lines = ["| service | wire protocol(s) | implemented | operations |", "|---|---|---|---|"]
+    else:
+        lines = ["| service | implemented | operations |", "|---|---|---|"]
     for s in rows:
-        count = f"{len(s.implemented)} of {s.in_model}" if s.present else "not yet"
         ops = ", ".join(s.implemented) if s.implemented else "—"
-        lines.append(f"| `{s.name}` | {', '.join(s.protocols)} | {count} | {ops} |")
+        if models:
+            count = f"{len(s.implemented)} of {s.in_model}" if s.present else "not yet"
+            lines.append(f"| `{s.name}` | {', '.join(s.protocols)} | {count} | {ops} |")
+        else:
+            count = str(len(s.implemented)) if s.present else "not yet"
+            lines.append(f"| `{s.name}` | {count} | {ops} |")
     total = sum(len(s.implemented) for s in rows)
     lines += ["", f"{total} operations in {sum(1 for s in rows if s.implemented)} services."]
     return "\n".join(lines)
@@ -97,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--write", metavar="FILE", help="rewrite the operations section of FILE")
     g.add_argument("--check", metavar="FILE", help="exit 1 when FILE's operations section is stale")
+    g.add_argument("--models", action="store_true", help="print protocols and operation counts from botocore too")
     args = p.parse_args(argv)
-    body = render_operations()
+    body = render_operations(models=args.models)
     if args.write:
         path = Path(args.write)
         path.write_text(replace_section(path.read_text(), body))
