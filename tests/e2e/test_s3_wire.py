@@ -56,6 +56,7 @@ def test_truncated_upload_leaves_no_object(server: Any, s3: Any, bucket: str) ->
     deadline = time.monotonic() + 5
     while not tmp_files(server) and time.monotonic() < deadline:
         time.sleep(0.01)  # wait until the server is receiving into its temp file
+    assert len(tmp_files(server)) == 1, "the upload never reached the server's temp file"
     sock.close()
     deadline = time.monotonic() + 5
     while tmp_files(server) and time.monotonic() < deadline:
@@ -75,6 +76,15 @@ def test_truncated_upload_leaves_no_object(server: Any, s3: Any, bucket: str) ->
         time.sleep(0.01)
     assert exc.value.response["Error"]["Code"] == "404"
     assert tmp_files(server) == []
+
+
+def test_form_typed_upload(server: Any, s3: Any, bucket: str) -> None:
+    # curl -d sends application/x-www-form-urlencoded; the gateway reads such bodies early.
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, _, _ = raw_request(server, "PUT", f"/{bucket}/form", headers, b"a=1&b=2")
+    assert status == 200
+    got = s3.get_object(Bucket=bucket, Key="form")
+    assert got["Body"].read() == b"a=1&b=2" and got["ContentType"] == "application/x-www-form-urlencoded"
 
 
 def chunked_headers(server: Any, payload: bytes, raw: bytes) -> dict[str, str]:
@@ -105,6 +115,25 @@ def test_aws_chunked_upload_with_trailer(server: Any, s3: Any, bucket: str) -> N
     assert status == 400 and b"<Code>BadDigest</Code>" in body
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="bad")
+
+
+def test_aws_chunked_framed_by_botocore(server: Any, s3: Any, bucket: str) -> None:
+    """botocore's own aws-chunked encoder (what it sends over HTTPS) as the oracle."""
+    import io
+
+    from botocore.httpchecksum import AwsChunkedWrapper, Sha256Checksum
+
+    payload = b"framed by botocore " * 20_000
+    wrapper = AwsChunkedWrapper(
+        io.BytesIO(payload), checksum_cls=Sha256Checksum, checksum_name="x-amz-checksum-sha256", chunk_size=50_000
+    )
+    raw = wrapper.read()
+    headers = chunked_headers(server, payload, raw)
+    headers["x-amz-trailer"] = "x-amz-checksum-sha256"
+    headers["x-amz-sdk-checksum-algorithm"] = "SHA256"
+    status, resp_headers, _ = raw_request(server, "PUT", f"/{bucket}/framed", headers, raw)
+    assert status == 200 and resp_headers["x-amz-checksum-sha256"] == compute("SHA256", payload)
+    assert s3.get_object(Bucket=bucket, Key="framed")["Body"].read() == payload
 
 
 def test_signed_streaming_upload(server: Any, s3: Any, bucket: str) -> None:

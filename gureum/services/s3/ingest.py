@@ -123,7 +123,13 @@ async def receive_body(
 async def _pump(ctx: RequestContext, body: Any, writer: BlobWriter, decoder: AwsChunkedDecoder | None) -> None:
     limit = ctx.app.settings.max_object_size
     pieces: Any = [bytes(body)] if isinstance(body, (bytes, bytearray)) else (body or [])
+    early = b""
+    if ctx.request is not None and ctx.request.body and not isinstance(body, (bytes, bytearray)):
+        early = ctx.request.body
     try:
+        if early:
+            # The gateway reads form-typed bodies before routing (a curl -d upload).
+            _take(early, writer, decoder, limit)
         if hasattr(pieces, "__aiter__"):
             async for piece in pieces:
                 _take(piece, writer, decoder, limit)
