@@ -30,11 +30,12 @@ if ! docker info >/dev/null 2>&1 && ! "$PYTHON" -c 'import docker; docker.from_e
             || { say "apt-get install ${need_install[*]} failed"; exit 1; }
         need_install=()
     fi
-    if ! pgrep -x dockerd >/dev/null 2>&1; then
+    start_dockerd() {
         say "starting dockerd (log: $DOCKERD_LOG)"
         mkdir -p "$(dirname "$DOCKERD_LOG")"
         nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
-    fi
+    }
+    pgrep -x dockerd >/dev/null 2>&1 || start_dockerd
     deadline=$((SECONDS + WAIT_SECONDS))
     until "$PYTHON" -c 'import docker; docker.from_env().ping()' >/dev/null 2>&1; do
         if [ $SECONDS -ge $deadline ]; then
@@ -42,6 +43,8 @@ if ! docker info >/dev/null 2>&1 && ! "$PYTHON" -c 'import docker; docker.from_e
             tail -n 20 "$DOCKERD_LOG" 2>/dev/null
             exit 1
         fi
+        # A dockerd that was shutting down when we looked is gone now: start ours.
+        pgrep -x dockerd >/dev/null 2>&1 || start_dockerd
         sleep 0.5
     done
     say "engine answers"

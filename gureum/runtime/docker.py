@@ -265,6 +265,9 @@ class DockerDriver:
             raise _translate(exc) from exc
         finally:
             await merged.aclose()
+        # Only the engine ends this stream (it stopped or restarted): say so,
+        # so the watcher resubscribes and resyncs instead of waiting forever.
+        raise EngineUnavailable("the Docker engine closed its event stream")
 
 
 def _close_stream(stream: Any) -> None:

@@ -203,12 +203,7 @@ class ProcessDriver:
         cdir = self._dir(container_id)
         if (await self.inspect(container_id)).running:
             return
-        shim = await asyncio.to_thread(
-            subprocess.Popen,
-            [sys.executable, "-m", "gureum.runtime.process_shim", str(cdir)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=(cdir / "shim.log").open("ab"), start_new_session=True, close_fds=True,
-        )
+        shim = await asyncio.to_thread(_spawn_shim, cdir)
         assert shim.stdout is not None
         line = await asyncio.to_thread(shim.stdout.readline)
         shim.stdout.close()
@@ -358,6 +353,16 @@ class _Subscription:
 
     async def aclose(self) -> None:
         self._registry.discard(self)
+
+
+def _spawn_shim(cdir: Path) -> subprocess.Popen[bytes]:
+    """The shim, in its own session so it outlives this Gureum (and its Ctrl-C)."""
+    with (cdir / "shim.log").open("ab") as shim_log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gureum.runtime.process_shim", str(cdir)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=shim_log,
+            start_new_session=True, close_fds=True,
+        )
 
 
 def _killpg(pgid: int, sig: int) -> None:

@@ -16,12 +16,19 @@ from pathlib import Path
 import pytest
 from runtime_support import Runtime, _remove_all, docker_unavailable_reason
 
+from gureum.runtime.images import BaseImageError, find_busybox
+
 
 def _runtime(kind: str, tmp_path: Path) -> Iterator[Runtime]:
     if kind == "docker":
         reason = docker_unavailable_reason()
         if reason:
             pytest.skip(reason)
+    if kind == "process":
+        try:
+            find_busybox()
+        except BaseImageError as exc:
+            pytest.skip(f"the process-driver tests run busybox applets: {exc}")
     rt = Runtime(kind, "test-" + secrets.token_hex(4), tmp_path / "process")
     yield rt
     asyncio.run(_remove_all(rt))
