@@ -141,6 +141,11 @@ def test_composite_and_full_object_checksums(s3: S3) -> None:
     assert out["ChecksumCRC32"].endswith("-2") and out["ChecksumType"] == "COMPOSITE"
     uid = upload(s3, "full", ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT")
     e = part(s3, uid, 1, b"whole", key="full")["ETag"]
+    err = error(lambda: s3.call(
+        "CompleteMultipartUpload", Bucket="bkt", Key="full", UploadId=uid,
+        ChecksumCRC32=compute("CRC32", b"other"), MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e}]},
+    ))
+    assert err.code == "BadDigest"
     out = s3.call("CompleteMultipartUpload", Bucket="bkt", Key="full", UploadId=uid, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e}]})
     assert out["ChecksumCRC32"] == compute("CRC32", b"whole") and out["ChecksumType"] == "FULL_OBJECT"
 

@@ -25,7 +25,7 @@ from gureum.core.errors import ServiceError
 from gureum.core.store import Doc
 from gureum.services.api import RequestContext
 from gureum.services.s3.checksums import MEMBERS, composite
-from gureum.services.s3.errors import invalid_request, no_such_upload
+from gureum.services.s3.errors import bad_digest, invalid_request, no_such_upload
 from gureum.services.s3.multipart import part_key, parts_of, require_upload, upload_key
 from gureum.services.s3.objects import new_version
 from gureum.services.s3.preconditions import bare_etag
@@ -116,6 +116,10 @@ async def complete_multipart_upload(ctx: RequestContext, req: dict[str, Any]) ->
     checksums = dict(blob.checksums)
     if algorithm and not full and all(algorithm in (p.get("Checksums") or {}) for p in parts):
         checksums[algorithm] = composite(algorithm, [p["Checksums"][algorithm] for p in parts])
+    for alg, member in MEMBERS.items():
+        if req.get(member) and alg in checksums and req[member] != checksums[alg]:
+            blobs.remove([blob.blob_id])
+            raise bad_digest(alg)
     doc = {
         **new_version(ctx, bucket, key),
         "Size": blob.size,
