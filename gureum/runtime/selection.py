@@ -3,13 +3,13 @@
 ``auto`` is docker when an engine answers, else the process driver, so
 ``gureum up`` works anywhere.  The data dir id that every container is
 labelled with is made once, stored in ``<data dir>/runtime/data-dir-id``,
-and so stays the same across restarts (that is what adoption keys on).
+and so stays the same across restarts and moves (adoption keys on it).
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
+import hashlib
 from pathlib import Path
 
 from gureum.runtime.base import EngineUnavailable, RuntimeDriver
@@ -26,7 +26,9 @@ def data_dir_id(data_path: Path) -> str:
     if existing:
         return existing
     path.parent.mkdir(parents=True, exist_ok=True)
-    new = secrets.token_hex(8)
+    # First made from the path, as gureum.services.ecs.runtime_link derives it,
+    # then kept: moving the data dir does not orphan its containers.
+    new = hashlib.sha256(str(data_path.resolve()).encode()).hexdigest()[:12]
     tmp = path.with_suffix(".tmp")
     tmp.write_text(new + "\n")
     tmp.replace(path)

@@ -15,7 +15,7 @@ NO_ENGINE = "unix:///nonexistent/gureum-test-docker.sock"
 
 def test_data_dir_id_is_made_once(tmp_path: Path) -> None:
     first = data_dir_id(tmp_path)
-    assert len(first) == 16 and data_dir_id(tmp_path) == first
+    assert len(first) == 12 and data_dir_id(tmp_path) == first
     assert data_dir_id(tmp_path / "other") != first
 
 
