@@ -8,8 +8,8 @@ and so stays the same across restarts and moves (adoption keys on it).
 
 from __future__ import annotations
 
-import logging
 import hashlib
+import logging
 from pathlib import Path
 
 from gureum.runtime.base import EngineUnavailable, RuntimeDriver
