@@ -99,7 +99,7 @@ def new_checksum(algorithm: str) -> Checksum:
     if algorithm == "CRC64NVME":
         return _ReflectedCrc(_CRC64NVME_TABLE, 64)
     if algorithm in ("SHA1", "SHA256", "SHA512", "MD5"):
-        return hashlib.new(algorithm.lower())  # type: ignore[return-value]
+        return hashlib.new(algorithm.lower())
     raise ValueError(f"unknown checksum algorithm {algorithm!r}")
 
 

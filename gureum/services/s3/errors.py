@@ -47,7 +47,7 @@ def invalid_bucket_name(bucket: str) -> ServiceError:
 
 
 def invalid_argument(message: str, name: str = "", value: str = "") -> ServiceError:
-    extra = {"ArgumentName": name, "ArgumentValue": value} if name else {}
+    extra: dict[str, object] = {"ArgumentName": name, "ArgumentValue": value} if name else {}
     return ServiceError("InvalidArgument", message, 400, extra=extra)
 
 

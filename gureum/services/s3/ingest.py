@@ -80,9 +80,9 @@ def _plan(ctx: RequestContext, req: dict[str, Any], extra: tuple[str, ...]) -> t
                 raise invalid_request(f"Value for {header_name(alg)} header is invalid.")
             expected[alg] = value
     trailer_algs = {
-        alg
+        found
         for name in (headers.get("x-amz-trailer") or "").split(",")
-        if (alg := algorithm_of_header(name)) is not None
+        if (found := algorithm_of_header(name)) is not None
     }
     if len(expected) + len(trailer_algs - set(expected)) > 1:
         raise invalid_request(

@@ -179,7 +179,9 @@ def list_object_versions(ctx: RequestContext, req: dict[str, Any]) -> dict[str, 
         max_keys=max_keys,
     )
     enc = _encoder(req)
-    versions, markers, seen = [], [], set()
+    versions: list[dict[str, Any]] = []
+    markers: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for _, doc in page.entries:
         latest = doc["Key"] not in seen and not (mid_key and doc["Key"] == key_marker)
         seen.add(doc["Key"])

@@ -184,12 +184,16 @@ def drop_upload(ctx: RequestContext, upload: Doc) -> None:
     state(ctx.app).blobs.remove([p["Blob"] for p in parts])
 
 
+def _page_size(value: Any) -> int:
+    return 1000 if value is None else max(0, min(int(value), 1000))
+
+
 @api.operation("ListParts")
 def list_parts(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     require_bucket(ctx.store, req["Bucket"])
     upload = require_upload(ctx.store, req["Bucket"], req["Key"], req["UploadId"])
     marker = int(req.get("PartNumberMarker") or 0)
-    limit = min(int(req.get("MaxParts") if req.get("MaxParts") is not None else 1000), 1000)
+    limit = _page_size(req.get("MaxParts"))
     parts = [p for p in parts_of(ctx.store, upload["UploadId"]) if p["PartNumber"] > marker]
     page = parts[:limit]
     out: dict[str, Any] = {
@@ -228,7 +232,7 @@ def list_multipart_uploads(ctx: RequestContext, req: dict[str, Any]) -> dict[str
     delimiter = req.get("Delimiter") or ""
     key_marker = req.get("KeyMarker") or ""
     upload_marker = req.get("UploadIdMarker") or ""
-    limit = min(int(req.get("MaxUploads") if req.get("MaxUploads") is not None else 1000), 1000)
+    limit = _page_size(req.get("MaxUploads"))
     uploads = sorted(
         (d for _, d in ctx.store.list(KIND_UPLOAD, SCOPE, prefix=bucket["Name"] + "/") if d["Key"].startswith(prefix)),
         key=lambda d: (d["Key"], d["Initiated"], d["UploadId"]),
