@@ -33,7 +33,7 @@ from conftest import Server
 
 pytestmark = pytest.mark.e2e
 
-PROTOCOLS = ("json", "query")
+PROTOCOLS = ("json", "smithy-rpc-v2-cbor", "query")
 CONFIG = Config(retries={"max_attempts": 1}, disable_request_compression=True)
 
 
