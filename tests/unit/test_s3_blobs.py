@@ -76,7 +76,7 @@ def test_link_and_concat(tmp_path: Path) -> None:
 
 
 def test_startup_sweep_removes_orphans_only(tmp_path: Path) -> None:
-    from tests.unit.s3_helpers import make_s3
+    from s3_helpers import make_s3
 
     s3 = make_s3(tmp_path)
     s3.call("CreateBucket", Bucket="keep")
@@ -93,7 +93,7 @@ def test_startup_sweep_removes_orphans_only(tmp_path: Path) -> None:
 
 
 def test_reset_removes_every_body(tmp_path: Path) -> None:
-    from tests.unit.s3_helpers import make_s3
+    from s3_helpers import make_s3
 
     s3 = make_s3(tmp_path)
     s3.call("CreateBucket", Bucket="gone")

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from s3_helpers import S3, make_s3
 
 from gureum.core.errors import ServiceError
-from tests.unit.s3_helpers import S3, make_s3
 
 
 @pytest.fixture

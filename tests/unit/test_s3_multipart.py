@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from s3_helpers import S3, Body, make_s3
 
 from gureum.core.errors import ServiceError
 from gureum.services.s3.checksums import compute
 from gureum.services.s3.completion import check_parts
-from tests.unit.s3_helpers import S3, Body, make_s3
 
 MIB = 1024 * 1024
 

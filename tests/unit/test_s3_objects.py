@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from s3_helpers import S3, Body, make_s3
 
 from gureum.core.errors import ProtocolError, ServiceError
 from gureum.services.s3.checksums import compute
 from gureum.services.s3.chunked import encode_aws_chunked
-from tests.unit.s3_helpers import S3, Body, make_s3
 
 NOW = 1_700_000_000
 
