@@ -39,6 +39,7 @@ import shutil
 import signal as _signal
 import subprocess
 import sys
+import threading
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -82,6 +83,7 @@ class ProcessDriver:
         self._watcher = ShimWatcher(self._on_shim_exit)
         self._subscribers: weakref.WeakSet[_Subscription] = weakref.WeakSet()
         self._cpu_samples: dict[str, tuple[float, float]] = {}
+        self._create_lock = threading.Lock()  # names are unique, as Docker's are
 
     def _dir(self, container_id: str) -> Path:
         d = containers_dir(self.root) / container_id
@@ -144,17 +146,22 @@ class ProcessDriver:
                     f"the process driver cannot map port {p.container_port} to {p.host_port}: "
                     "the process binds its ports itself"
                 )
-        if any(c.get("name") == spec.name for c in self._configs()):
-            raise Conflict(f'the container name "{spec.name}" is already in use')
-        cid = hex_id(64)
-        cdir = containers_dir(self.root) / cid
-        work = cdir / WORK
-        if image.files is not None:
-            shutil.copytree(image.files, work, symlinks=True)
-        else:
-            work.mkdir(parents=True)
-        write_json(cdir / CONFIG, self._config_doc(cid, spec, image, work))
-        return cid
+        with self._create_lock:
+            if any(c.get("name") == spec.name for c in self._configs()):
+                raise Conflict(f'the container name "{spec.name}" is already in use')
+            cid = hex_id(64)
+            cdir = containers_dir(self.root) / cid
+            work = cdir / WORK
+            if image.files is not None:
+                shutil.copytree(image.files, work, symlinks=True)
+            else:
+                work.mkdir(parents=True)
+            try:
+                write_json(cdir / CONFIG, self._config_doc(cid, spec, image, work))
+            except BaseException:
+                shutil.rmtree(cdir, ignore_errors=True)
+                raise
+            return cid
 
     def _config_doc(self, cid: str, spec: ContainerSpec, image: images.ProcessImage, work: Path) -> dict[str, Any]:
         entrypoint = list(spec.entrypoint) if spec.entrypoint is not None else image.entrypoint

@@ -124,6 +124,8 @@ def test_kill_sends_die_event_within_two_seconds(runtime: Runtime) -> None:
         assert die.labels[OWNER_LABEL] == "arn:test:victim"
         with pytest.raises(Conflict):
             await d.kill(cid)  # not running any more
+        after = await d.stats(cid)
+        assert (after.cpu_percent, after.memory_bytes) == (0.0, 0)
         task.cancel()
         await d.close()
 
