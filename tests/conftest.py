@@ -103,10 +103,13 @@ def client(server: Server) -> Callable[..., Any]:
     cache: dict[tuple[str, str], Any] = {}
 
     def make(service: str, region: str = "us-east-1", **kwargs: Any) -> Any:
-        key = (service, region)
-        if key not in cache or kwargs:
-            from botocore.config import Config
+        # Only plain clients are cached: one made with extra arguments
+        # (a custom Config…) is returned fresh and never handed out again.
+        from botocore.config import Config
 
+        key = (service, region)
+        custom = bool(kwargs)
+        if custom or key not in cache:
             c = session.client(
                 service,
                 endpoint_url=server.endpoint,
@@ -114,7 +117,7 @@ def client(server: Server) -> Callable[..., Any]:
                 config=kwargs.pop("config", Config(retries={"max_attempts": 1})),
                 **kwargs,
             )
-            if kwargs:
+            if custom:
                 return c
             cache[key] = c
         return cache[key]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -88,6 +89,15 @@ class AsgiBody:
         self._buf.clear()
         return out
 
+    def unread(self, request: HttpRequest) -> bool:
+        """Whether the request announced a body that was not read to its end."""
+        if self._done:
+            return False
+        length = request.headers.get("content-length")
+        if length is not None:
+            return length.strip() not in ("", "0")
+        return request.headers.get("transfer-encoding") is not None
+
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._iter()
 
@@ -126,6 +136,12 @@ class Gateway:
             rid = new_request_id()
             log.exception("unhandled error answering %s %s (request %s)", request.method, request.path, rid)
             response = _plain_error(500, "InternalFailure", f"internal error (request {rid})", rid)
+        if body.unread(request):
+            # Answered before the body was read (an error, or a client waiting
+            # on Expect: 100-continue that will now never send it): the rest
+            # of the body would be taken for the next request, so end the
+            # connection instead of keeping it alive.
+            response.headers.append(("connection", "close"))
         await _send_response(send, response)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -162,7 +178,7 @@ class Gateway:
         ctype = (request.headers.get("content-type") or "").lower()
         if ctype.startswith("application/x-www-form-urlencoded"):
             try:
-                request.body = await body.read_limited(limit)
+                request.body = await _read_body(request, body, limit)
             except ProtocolError as exc:
                 return _plain_error(exc.status, exc.code, exc.message, new_request_id())
 
@@ -198,10 +214,10 @@ class Gateway:
                 if op.has_streaming_input:
                     request.stream = body
                 else:
-                    request.body = request.body or await body.read_limited(limit)
+                    request.body = request.body or await _read_body(request, body, limit)
             else:
                 if not request.body:
-                    request.body = await body.read_limited(limit)
+                    request.body = await _read_body(request, body, limit)
                 op = proto.find_operation(svc_model, request)
                 labels = None
             ctx = RequestContext(
@@ -271,6 +287,29 @@ class Gateway:
         return _plain_error(404, "NotFound", f"no such Gureum endpoint: {request.method} {request.path}", rid)
 
 
+async def _read_body(request: HttpRequest, body: AsgiBody, limit: int) -> bytes:
+    """The whole (non-streamed) body, gunzipped when the client compressed it.
+
+    botocore gzips large bodies of operations with the ``requestcompression``
+    trait (CloudWatch PutMetricData over 10 KB).  The decompressed size is held
+    to the same limit, so a small bomb cannot blow up memory.
+    """
+    raw = await body.read_limited(limit)
+    encodings = [e.strip().lower() for e in (request.headers.get("content-encoding") or "").split(",")]
+    if "gzip" not in encodings or not raw:
+        return raw
+    d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise ProtocolError("SerializationException", f"Request body is not valid gzip: {exc}") from exc
+    if len(out) > limit or d.unconsumed_tail:
+        raise RequestTooLarge(limit)
+    if not d.eof:
+        raise ProtocolError("SerializationException", "Request body is truncated gzip data")
+    return out
+
+
 def _json(status: int, doc: dict[str, Any]) -> HttpResponse:
     body = json.dumps(doc).encode()
     return HttpResponse(status, [("content-type", "application/json"), ("content-length", str(len(body)))], body)
@@ -294,7 +333,7 @@ async def _send_response(send: Send, response: HttpResponse) -> None:
     headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers]
     body = response.body
     if isinstance(body, (bytes, bytearray)):
-        if not any(k == b"content-length" for k, _ in headers):
+        if not any(k.lower() == b"content-length" for k, _ in headers):
             headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": bytes(body)})

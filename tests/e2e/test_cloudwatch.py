@@ -184,7 +184,6 @@ def test_query_errors(cw: Any) -> None:
     assert _code(exc) == "InvalidNextToken"
 
 
-@pytest.mark.xfail(strict=True, reason="the gateway does not decode Content-Encoding: gzip request bodies yet")
 def test_gzip_compressed_put(server: Server) -> None:
     # botocore's defaults: request bodies over 10 KB are gzipped.
     cw = _session().client("cloudwatch", endpoint_url=server.endpoint, config=Config(retries={"max_attempts": 1}))
