@@ -12,7 +12,7 @@ from gureum.core.bus import Bus
 from gureum.core.clock import Clock, RealClock
 from gureum.core.runner import ControllerRunner
 from gureum.core.store import SqliteStore, Store
-from gureum.services import SERVICES
+from gureum.services import RESUME, SERVICES
 from gureum.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ class App:
         self._apis: dict[str, ServiceApi] = {}
         self.ready = False
         self.runtime_name = "none"
+        self._runtime: Any = None
+        self._runtime_lock = asyncio.Lock()
 
     # -- services -----------------------------------------------------------------
 
@@ -67,11 +69,19 @@ class App:
 
     async def start(self) -> None:
         self.runner.start()
+        for name, kinds in RESUME.items():  # controllers with work left from before a restart
+            if any(self.store.list_scopes(kind) for kind in kinds):
+                self.service_api(name)
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
         await self.runner.stop()
+        if self._runtime is not None:
+            try:
+                await self._runtime.close()
+            except Exception:
+                log.exception("closing the runtime driver failed")
         self.store.close()
 
     def reset(self) -> None:
@@ -94,6 +104,22 @@ class App:
             "runtime": self.runtime_name,
             "dataDir": str(self.data_path),
         }
+
+    async def get_runtime(self) -> Any:
+        """The one runtime driver every service shares, opened on first use.
+
+        ``--runtime auto`` picks Docker when an engine answers, else the
+        process driver (see gureum/runtime/selection.py).
+        """
+        if self._runtime is not None:
+            return self._runtime
+        async with self._runtime_lock:
+            if self._runtime is None:
+                from gureum.runtime.selection import open_driver
+
+                self._runtime = await open_driver(self.settings.runtime, self.data_path)
+                self.runtime_name = self._runtime.name
+        return self._runtime
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         return self.runner.spawn(coro)

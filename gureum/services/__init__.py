@@ -3,6 +3,10 @@
 ``SERVICES`` maps a botocore service name to the module holding its
 :class:`~gureum.services.api.ServiceApi`.  Modules are imported on the first
 request for their service, so start-up stays fast.
+
+``RESUME`` lists services whose controllers must run from start-up when the
+store holds their resources (tasks to keep alive after a restart): the app
+loads those at start, without waiting for a request.
 """
 
 from __future__ import annotations
@@ -16,4 +20,9 @@ SERVICES: dict[str, str] = {
     "lambda": "gureum.services.lambda_.api",
     "ecr": "gureum.services.ecr.api",
     "ecs": "gureum.services.ecs.api",
+}
+
+RESUME: dict[str, tuple[str, ...]] = {
+    "ecs": ("ecs.task", "ecs.service"),
+    "logs": ("logs.group",),  # the retention controller
 }
