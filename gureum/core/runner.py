@@ -136,7 +136,7 @@ class ControllerRunner:
             await self._idle.wait()
             if self._queue.empty() and self._busy == 0:
                 return
-            await asyncio.sleep(0)
+            await self.clock.sleep(0)  # a yield to the loop, not a wait
 
     def _start_ticker(self, ctl: Controller) -> None:
         if ctl.period and ctl.list_keys is not None:

@@ -17,7 +17,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-
 from conftest import free_port, wait_healthy
 
 pytestmark = pytest.mark.e2e
