@@ -19,4 +19,11 @@ def _start_controllers(app: object) -> None:
     register(app)  # type: ignore[arg-type]
 
 
+def _reset(app: object) -> None:
+    from gureum.services.ecs.controller import reset
+
+    reset(app)  # type: ignore[arg-type]
+
+
 api.on_startup(_start_controllers)
+api.on_reset(_reset)

@@ -12,7 +12,8 @@ their work after a restart.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import weakref
+from typing import TYPE_CHECKING, Any
 
 from gureum.core.runner import Requeue
 from gureum.services.ecs.records import SERVICE_CONTROLLER, TASK_CONTROLLER
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from gureum.app import App
 
 TASK_RESYNC = 5.0
+_TASKS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 SERVICE_RESYNC = 5.0
 
 
@@ -36,6 +38,18 @@ def register(app: App) -> None:
     async def reconcile_service(key: str) -> Requeue | None:
         return await services.reconcile(key)
 
+    _TASKS[app] = tasks
     app.runner.register(TASK_CONTROLLER, reconcile_task, list_keys=tasks.keys, period=TASK_RESYNC)
     app.runner.register(SERVICE_CONTROLLER, reconcile_service, list_keys=services.keys, period=SERVICE_RESYNC)
     tasks.start()
+
+
+def reset(app: App) -> None:
+    """After the store was wiped: remove every container ECS made (they have no task now)."""
+    tasks = _TASKS.get(app)
+    if tasks is None:
+        return
+    try:
+        app.spawn(tasks.remove_everything())
+    except RuntimeError:  # no running loop (a reset outside the server)
+        pass

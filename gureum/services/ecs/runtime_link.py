@@ -1,9 +1,8 @@
 """How ECS gets at the runtime driver, and the watch on its event stream.
 
-The driver is the app's (``app.runtime``, when the app offers one).  Until
-the app wires one in, ECS builds the one ``--runtime`` asks for (``auto``:
-docker when an engine answers, else the process driver) and keeps it on the
-app, so every ECS controller shares it.
+The driver is the app's one shared driver (:meth:`App.get_runtime`:
+``--runtime auto`` is docker when an engine answers, else the process
+driver).
 
 :class:`EventWatch` follows ``driver.events()`` and turns each event of a
 container ECS made into a wake-up of that container's task (its store key
@@ -14,65 +13,22 @@ next resync.  The stream is reopened after an error, with a growing pause.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gureum.runtime.base import DriverError, EngineUnavailable, RuntimeDriver
+from gureum.runtime.base import DriverError, RuntimeDriver
 
 if TYPE_CHECKING:
     from gureum.app import App
 
 log = logging.getLogger("gureum.ecs")
 
-_ATTR = "_ecs_runtime"
-_LOCK = "_ecs_runtime_lock"
-
-
-def data_dir_id(app: App) -> str:
-    return hashlib.sha256(str(app.data_path.resolve()).encode()).hexdigest()[:12]
-
 
 async def driver_of(app: App) -> RuntimeDriver:
-    """The app's runtime driver (built on first use when the app has none)."""
-    for attr in ("runtime", _ATTR):
-        drv = getattr(app, attr, None)
-        if drv is not None and not isinstance(drv, str) and not callable(drv):
-            return drv  # type: ignore[no-any-return]
-    getter = getattr(app, "get_runtime", None)
-    if callable(getter):
-        got = getter()
-        return await got if asyncio.iscoroutine(got) else got  # type: ignore[no-any-return]
-    lock = getattr(app, _LOCK, None)
-    if lock is None:
-        lock = asyncio.Lock()
-        setattr(app, _LOCK, lock)
-    async with lock:
-        drv = getattr(app, _ATTR, None)
-        if drv is None:
-            drv = await _build(app)
-            setattr(app, _ATTR, drv)
-            if getattr(app, "runtime_name", "none") == "none":
-                app.runtime_name = drv.name
-    return drv
-
-
-async def _build(app: App) -> RuntimeDriver:
-    wanted = app.settings.runtime
-    ddid = data_dir_id(app)
-    if wanted in ("auto", "docker"):
-        try:
-            from gureum.runtime.docker import DockerDriver
-
-            return await DockerDriver.connect(ddid)
-        except (EngineUnavailable, ImportError) as exc:
-            if wanted == "docker":
-                raise EngineUnavailable(str(exc)) from exc
-            log.info("no Docker engine answers (%s): ECS uses the process driver", exc)
-    from gureum.runtime.process import ProcessDriver
-
-    return ProcessDriver(app.data_path / "runtime" / "process", ddid)
+    """The app's one shared runtime driver (opened on first use by the app)."""
+    driver: RuntimeDriver = await app.get_runtime()
+    return driver
 
 
 class EventWatch:

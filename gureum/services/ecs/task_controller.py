@@ -385,6 +385,20 @@ class TaskController:
             except DriverError as exc:
                 log.warning("removing container %s failed: %s", cid, exc)
 
+    async def remove_everything(self) -> None:
+        """Remove every container ECS made in this data dir (after a reset)."""
+        try:
+            driver = await driver_of(self.app)
+            states = await driver.list({SERVICE_LABEL: "ecs"})
+        except DriverError as exc:
+            log.warning("cannot clean ECS containers after reset: %s", exc)
+            return
+        for st in states:
+            try:
+                await driver.remove(st.id, force=True)
+            except DriverError:
+                pass
+
     async def _sweep(self, driver: RuntimeDriver) -> None:
         """Once per driver: remove ECS containers whose task is gone or stopped."""
         if self._swept:
