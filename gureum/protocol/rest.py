@@ -306,7 +306,10 @@ def read_text(shape: Shape, text: str, where: str) -> Any:
 
 
 def split_header_list(text: str) -> list[str]:
-    """Items of a comma-separated header, honouring double-quoted items (RFC 7230)."""
+    """Items of a comma-separated header, honouring double-quoted items (RFC 7230).
+
+    An empty header is one empty item, as botocore reads it.
+    """
     items: list[str] = []
     buf: list[str] = []
     quoted = False
@@ -328,9 +331,7 @@ def split_header_list(text: str) -> list[str]:
             continue
         else:
             buf.append(ch)
-    last = "".join(buf) if was_quoted else "".join(buf).strip()
-    if last or items or was_quoted:
-        items.append(last)
+    items.append("".join(buf) if was_quoted else "".join(buf).strip())
     return items
 
 

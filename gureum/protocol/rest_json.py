@@ -85,6 +85,8 @@ def parse_request(
 
 def _payload_value(member: Shape, request: HttpRequest) -> Any:
     kind = member.type_name
+    if member.serialization.get("eventstream"):  # input event streams: the raw stream, if any
+        return request.stream
     if kind in ("blob", "string"):
         if request.stream is not None and kind == "blob":
             return request.stream

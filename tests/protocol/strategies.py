@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 XML_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
 _HTTP_LOCATIONS = frozenset({"querystring", "header", "headers"})
 MAX_ITEMS = 3
+_HARD_DEPTH = 8
 MAX_TEXT = 12
 
 _EPOCH_LO = datetime(1990, 1, 1, tzinfo=UTC)
@@ -116,6 +117,8 @@ class _Builder:
     def structure(self, shape: Any, depth: int, skip: frozenset[str]) -> st.SearchStrategy[Any]:
         required: dict[str, st.SearchStrategy[Any]] = {}
         optional: dict[str, st.SearchStrategy[Any]] = {}
+        if depth > self.max_depth + _HARD_DEPTH:  # a cycle through required members
+            return st.nothing()
         shallow = depth >= self.max_depth
         for name, member in shape.members.items():
             if name in skip or _skipped(member):
@@ -230,10 +233,11 @@ def _skipped(member: Any) -> bool:
 
 def _documents() -> st.SearchStrategy[Any]:
     scalars = st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=8)
+    # null is fine inside a document, not as the document (it would read as absent).
     return st.recursive(
         scalars,
         lambda inner: (
             st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
         ),
         max_leaves=6,
-    )
+    ).filter(lambda doc: doc is not None)

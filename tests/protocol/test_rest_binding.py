@@ -240,7 +240,7 @@ def test_rest_output_headers_and_status() -> None:
         ("a, b ,c", ["a", "b", "c"]),
         ('"a,b",c', ["a,b", "c"]),
         ('"say \\"hi\\"", x', ['say "hi"', "x"]),
-        ("", []),
+        ("", [""]),
     ],
 )
 def test_rest_header_lists(text: str, items: list[str]) -> None:
