@@ -31,6 +31,7 @@ from gureum.settings import Settings
 
 NOW = 1_700_000_000.0
 ACCOUNT = "123456789012"
+SCOPE = Scope(ACCOUNT, "us-east-1")
 
 
 class FakeDriver:
