@@ -4,11 +4,18 @@ controllers started when the service loads."""
 from __future__ import annotations
 
 from gureum.services.api import ServiceApi
-from gureum.services.ecs import api_clusters, api_services, api_tags, api_taskdefs, api_tasks
+from gureum.services.ecs import (
+    api_clusters,
+    api_instances,
+    api_services,
+    api_tags,
+    api_taskdefs,
+    api_tasks,
+)
 
 api = ServiceApi("ecs")
 
-for _module in (api_clusters, api_taskdefs, api_tasks, api_services, api_tags):
+for _module in (api_clusters, api_taskdefs, api_tasks, api_services, api_instances, api_tags):
     for _name, _handler in _module.ops.handlers.items():
         api.operation(_name)(_handler)
 

@@ -42,6 +42,14 @@ def task_need(taskdef: Doc, group: str) -> TaskNeed:
     return TaskNeed(cpu=cpu, memory=memory, host_ports=ports, group=group)
 
 
+def task_reservation(task: Doc) -> tuple[int, int]:
+    """(CPU units, MiB) a placed task holds on its instance."""
+    defs = task.get("_containerDefs") or []
+    cpu = int(task.get("cpu") or sum(int(c.get("cpu") or 0) for c in defs))
+    mem = int(task.get("memory") or sum(int(c.get("memory") or c.get("memoryReservation") or 0) for c in defs))
+    return cpu, mem
+
+
 def instance_views(store: Store, scope: Scope, cluster: str) -> list[InstanceView]:
     docs = [d for _, d in store.list(names.INSTANCE, scope, prefix=cluster + "/") if d.get("status") == "ACTIVE"]
     if not docs:
@@ -50,8 +58,8 @@ def instance_views(store: Store, scope: Scope, cluster: str) -> list[InstanceVie
     views = []
     for d in docs:
         mine = [t for t in tasks if t.get("containerInstanceArn") == d["containerInstanceArn"]]
-        cpu = _resource(d, "CPU") - sum(int(t.get("cpu") or 0) for t in mine)
-        mem = _resource(d, "MEMORY") - sum(int(t.get("memory") or 0) for t in mine)
+        cpu = _resource(d, "CPU") - sum(task_reservation(t)[0] for t in mine)
+        mem = _resource(d, "MEMORY") - sum(task_reservation(t)[1] for t in mine)
         ports = frozenset(p for t in mine for p in t.get("_hostPorts") or [])
         views.append(
             InstanceView(

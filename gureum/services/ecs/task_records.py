@@ -120,6 +120,8 @@ def build_task(
         doc["capacityProviderName"] = launch.capacity_provider
     if launch.container_instance_arn:
         doc["containerInstanceArn"] = launch.container_instance_arn
+        if doc["_networkMode"] in ("bridge", "host"):
+            doc["_hostPorts"] = sorted({int(p["hostPort"]) for c in defs for p in c.get("portMappings") or [] if p.get("hostPort")})
     if launch.launch_type == "FARGATE":
         doc["platformVersion"] = FARGATE_PLATFORM
         doc["platformFamily"] = "Linux"
