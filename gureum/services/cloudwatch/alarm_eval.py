@@ -1,0 +1,292 @@
+"""Metric alarm evaluation: datapoints in, the alarm's new state out.  Pure.
+
+:func:`evaluate` is one evaluation of one alarm at ``now``, as CloudWatch
+describes it ("Evaluating an alarm", "How alarm state is evaluated when data
+is missing", AlarmThatSendsEmail in the CloudWatch user guide):
+
+* The **evaluation range** is ``EvaluationPeriods + 2`` periods (the guide's
+  example fetches 5 datapoints for 3 evaluation periods) ending at the last
+  boundary before ``now``: the minute for periods of 60 s and more (so a
+  5-minute alarm slides by a minute: at 10:06 it looks at 10:01–10:06), the
+  period itself for 10/20/30 s alarms.  The period in progress is never
+  evaluated: its datapoint is not complete yet.
+* With at least N (EvaluationPeriods) real datapoints in the range, the newest
+  N real ones are evaluated and TreatMissingData does not matter.
+* With none, ``missing`` → INSUFFICIENT_DATA, ``ignore`` → state kept,
+  ``breaching`` → ALARM, ``notBreaching`` → OK.
+* Otherwise every real datapoint is evaluated plus as few filled ones as make
+  N: the newest missing periods, filled per TreatMissingData.  ALARM when at
+  least M (DatapointsToAlarm) are breaching.  For ``missing``/``ignore``
+  the fills are unknown: the alarm still goes to ALARM when there is no
+  real non-breaching datapoint and the oldest breaching one is at least M
+  periods old (the guide's "premature transition" rule: ``X - - - -`` is
+  ALARM, ``- - - - X`` is not yet); else OK when some real datapoint is not
+  breaching, else INSUFFICIENT_DATA (``missing``) or the state is kept
+  (``ignore``).
+* ``EvaluateLowSampleCountPercentile: ignore`` keeps the state while an
+  evaluated percentile datapoint has fewer samples than 10/(1-p) (p ≥ 0.5)
+  or 10/p (p < 0.5).
+
+The result carries StateReason and StateReasonData worded and shaped as
+CloudWatch writes them (``Threshold Crossed: 3 out of the last 3 datapoints
+[85.0 (26/11/26 07:33:00), …] were greater than the threshold (80.0)
+(minimum 3 datapoints for OK -> ALARM transition).``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class State(StrEnum):
+    OK = "OK"
+    ALARM = "ALARM"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+THRESHOLD_OPERATORS: dict[str, tuple[Callable[[float, float], bool], str]] = {
+    "GreaterThanOrEqualToThreshold": (operator.ge, "greater than or equal to"),
+    "GreaterThanThreshold": (operator.gt, "greater than"),
+    "LessThanThreshold": (operator.lt, "less than"),
+    "LessThanOrEqualToThreshold": (operator.le, "less than or equal to"),
+}
+BAND_OPERATORS = ("LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold")
+TREAT_MISSING = ("missing", "ignore", "breaching", "notBreaching")
+EXTRA_RANGE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmSpec:
+    period: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    threshold: float
+    comparison: str
+    treat_missing: str = "missing"
+    statistic: str | None = None  # "Average", "p99"; None for a metric math alarm
+    unit: str | None = None
+    low_sample: str = "evaluate"  # EvaluateLowSampleCountPercentile
+
+    @property
+    def range_size(self) -> int:
+        return self.evaluation_periods + EXTRA_RANGE
+
+    @property
+    def step(self) -> int:
+        """How often the alarm is evaluated (and how its window slides)."""
+        return 60 if self.period >= 60 else self.period
+
+
+@dataclass(frozen=True, slots=True)
+class Datapoint:
+    ts: float
+    value: float
+    sample_count: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    state: State
+    reason: str
+    reason_data: str
+    changed: bool
+    value: float | None = None  # newest evaluated real value (what scaling policies compare)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    ts: float
+    point: Datapoint | None
+    mark: str  # "B" breaching, "O" not breaching, "U" unknown (missing/ignore fill)
+
+
+# -- formatting ------------------------------------------------------------------------
+
+
+def java_double(x: float) -> str:
+    """A number as Java's Double.toString writes it (CloudWatch's reasons do)."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    x = float(x)
+    if x == 0 or 1e-3 <= abs(x) < 1e7:
+        return repr(x)  # Python's shortest repr is decimal in this range, like Java's
+    sign, digits, exponent = Decimal(repr(x)).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    power = len(text) + int(exponent) - 1
+    mantissa = text[0] + "." + (text[1:] or "0")
+    return ("-" if sign else "") + f"{mantissa}E{power}"
+
+
+def reason_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%d/%m/%y %H:%M:%S")
+
+
+def iso_millis(ts: float) -> str:
+    """``2026-11-26T07:31:00.000+0000``, the timestamp format of StateReasonData."""
+    dt = datetime.fromtimestamp(ts, UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# -- the rules ------------------------------------------------------------------------
+
+
+def window(spec: AlarmSpec, now: float) -> tuple[float, float]:
+    """``[start, end)`` of the evaluation range at ``now``: whole periods, end on a step boundary."""
+    end = math.floor(now / spec.step) * spec.step
+    return end - spec.range_size * spec.period, float(end)
+
+
+def breaches(spec: AlarmSpec, value: float) -> bool:
+    op = THRESHOLD_OPERATORS[spec.comparison][0]
+    return bool(op(value, spec.threshold))
+
+
+def low_sample_limit(statistic: str | None) -> float | None:
+    """Samples a percentile datapoint needs to count as significant, or None if not a percentile."""
+    if not statistic or not statistic.startswith("p"):
+        return None
+    try:
+        p = float(statistic[1:]) / 100.0
+    except ValueError:
+        return None
+    if p <= 0 or p >= 1:
+        return None
+    return 10.0 / (1.0 - p) if p >= 0.5 else 10.0 / p
+
+
+def _slots(spec: AlarmSpec, points: Iterable[Datapoint], now: float) -> list[tuple[float, Datapoint | None]]:
+    start, end = window(spec, now)
+    by_ts = {p.ts: p for p in points if start <= p.ts < end}
+    return [(start + i * spec.period, by_ts.get(start + i * spec.period)) for i in range(spec.range_size)]
+
+
+def _evaluated(spec: AlarmSpec, slots: Sequence[tuple[float, Datapoint | None]]) -> list[_Slot]:
+    """The N datapoints evaluated, oldest first, filled as TreatMissingData says."""
+    n = spec.evaluation_periods
+    real = [(ts, p) for ts, p in slots if p is not None]
+    if len(real) >= n:
+        chosen = real[-n:]
+        return [_Slot(ts, p, "B" if breaches(spec, p.value) else "O") for ts, p in chosen]
+    fill = {"breaching": "B", "notBreaching": "O"}.get(spec.treat_missing, "U")
+    missing = [ts for ts, p in slots if p is None]
+    missing = missing[len(missing) - (n - len(real)) :]  # the newest ones: fill as few as possible
+    out = [_Slot(ts, p, "B" if breaches(spec, p.value) else "O") for ts, p in real]
+    out += [_Slot(ts, None, fill) for ts in missing]
+    return sorted(out, key=lambda s: s.ts)
+
+
+def _decide(spec: AlarmSpec, evaluated: Sequence[_Slot], previous: State) -> State:
+    m = spec.datapoints_to_alarm
+    if not any(s.point is not None for s in evaluated) and spec.treat_missing in ("missing", "ignore"):
+        return State.INSUFFICIENT_DATA if spec.treat_missing == "missing" else previous
+    breaching = sum(1 for s in evaluated if s.mark == "B")
+    if breaching >= m:
+        return State.ALARM
+    if any(s.mark == "O" for s in evaluated):
+        return State.OK
+    # Only breaching and unknown datapoints: too few breaching yet.
+    if spec.treat_missing == "missing":
+        oldest = next(i for i, s in enumerate(evaluated) if s.mark == "B")
+        if len(evaluated) - oldest >= m:
+            return State.ALARM
+        return State.INSUFFICIENT_DATA
+    return previous
+
+
+def evaluate(spec: AlarmSpec, points: Iterable[Datapoint], now: float, previous: State | str) -> Outcome:
+    """One evaluation of an alarm at ``now`` given its datapoints (one per period start)."""
+    previous = State(previous)
+    evaluated = _evaluated(spec, _slots(spec, points, now))
+    newest = next((s.point.value for s in reversed(evaluated) if s.point is not None), None)
+    limit = low_sample_limit(spec.statistic) if spec.low_sample == "ignore" else None
+    if limit is not None and any(
+        s.point is not None and s.point.sample_count is not None and s.point.sample_count < limit for s in evaluated
+    ):
+        state = previous
+    else:
+        state = _decide(spec, evaluated, previous)
+    reason = _reason(spec, evaluated, state)
+    data = _reason_data(spec, evaluated, now)
+    return Outcome(state, reason, data, state != previous, newest)
+
+
+# -- StateReason / StateReasonData ---------------------------------------------------------
+
+
+def _listing(slots: Iterable[_Slot]) -> str:
+    items = [f"{java_double(s.point.value)} ({reason_time(s.ts)})" for s in reversed(list(slots)) if s.point]
+    return "[" + ", ".join(items) + "]"
+
+
+def _reason(spec: AlarmSpec, evaluated: Sequence[_Slot], state: State) -> str:
+    n, m = spec.evaluation_periods, spec.datapoints_to_alarm
+    words = THRESHOLD_OPERATORS[spec.comparison][1]
+    threshold = java_double(spec.threshold)
+    real = [s for s in evaluated if s.point is not None]
+    filled = [s for s in evaluated if s.point is None]
+    if state is State.INSUFFICIENT_DATA:
+        unknown = len(filled)
+        return f"Insufficient Data: {_plural(unknown, 'datapoint')} {'was' if unknown == 1 else 'were'} unknown."
+    treated = "Breaching" if spec.treat_missing == "breaching" else "NonBreaching"
+    if not real:
+        return (
+            f"Threshold Crossed: no datapoints were received for {_plural(n, 'period')} and "
+            f"{len(filled)} missing {'datapoint was' if len(filled) == 1 else 'datapoints were'} treated as [{treated}]."
+        )
+    alarm = state is State.ALARM
+    shown = [s for s in real if (s.mark == "B") == alarm]
+    count = sum(1 for s in evaluated if s.mark == "B") if alarm else sum(1 for s in evaluated if s.mark != "B")
+    verb = "was" if count == 1 else "were"
+    relation = words if alarm else f"not {words}"
+    if n == 1:
+        text = f"Threshold Crossed: 1 datapoint {_listing(shown)} was {relation} the threshold ({threshold})."
+    else:
+        needed = m if alarm else n - m + 1
+        transition = "OK -> ALARM" if alarm else "ALARM -> OK"
+        text = (
+            f"Threshold Crossed: {count} out of the last {n} datapoints {_listing(shown)} {verb} {relation} "
+            f"the threshold ({threshold}) (minimum {_plural(needed, 'datapoint')} for {transition} transition)."
+        )
+    fills = [s for s in filled if s.mark in ("B", "O")]
+    if fills:
+        text += (
+            f" {len(fills)} missing {'datapoint was' if len(fills) == 1 else 'datapoints were'} "
+            f"treated as [{treated}]."
+        )
+    return text
+
+
+def _reason_data(spec: AlarmSpec, evaluated: Sequence[_Slot], now: float) -> str:
+    data: dict[str, object] = {"version": "1.0", "queryDate": iso_millis(now)}
+    if evaluated:
+        data["startDate"] = iso_millis(evaluated[0].ts)
+    if spec.statistic:
+        data["statistic"] = spec.statistic
+    if spec.unit:
+        data["unit"] = spec.unit
+    data["period"] = spec.period
+    data["recentDatapoints"] = [s.point.value for s in evaluated if s.point is not None]
+    data["threshold"] = float(spec.threshold)
+    points: list[dict[str, object]] = []
+    for s in reversed(evaluated):
+        item: dict[str, object] = {"timestamp": iso_millis(s.ts)}
+        if s.point is not None:
+            if s.point.sample_count is not None:
+                item["sampleCount"] = float(s.point.sample_count)
+            item["value"] = s.point.value
+        points.append(item)
+    data["evaluatedDatapoints"] = points
+    return json.dumps(data, separators=(",", ":"))
