@@ -19,7 +19,9 @@ Anything else is :class:`ImageNotFound` (an ECS task then stops with
 from __future__ import annotations
 
 import shutil
+import tempfile
 import urllib.parse
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,21 +95,47 @@ def remove_snapshot(root: Path, image: str) -> bool:
 
 
 def busybox_bin(root: Path) -> Path:
-    """A folder of applet links to the host's busybox (made once)."""
+    """A folder of applet links to the host's busybox (made once; safe for concurrent callers).
+
+    The links are made in a private temporary folder which is then renamed
+    into place: ``rename`` of a directory is atomic and refuses to replace a
+    non-empty one, so a caller sees either no folder or a complete one, and
+    when several callers race, the first rename wins and the others discard
+    their copy.  A folder without ``sh`` (left by an older, non-atomic
+    version) is moved aside first.
+    """
     folder = root / "busybox-bin"
     if (folder / "sh").exists():
         return folder
     busybox = find_busybox()
-    staging = root / "busybox-bin.new"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for path in applet_paths(busybox):
-        name = path.rsplit("/", 1)[-1]
-        if name and not (staging / name).exists():
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".busybox-bin.", dir=root))
+    try:
+        for name in sorted({path.rsplit("/", 1)[-1] for path in applet_paths(busybox)} - {""}):
             (staging / name).symlink_to(busybox)
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
-    return folder
+        for _ in range(3):
+            try:
+                staging.rename(folder)
+                return folder
+            except OSError:  # ENOTEMPTY/EEXIST: someone else's rename won
+                if (folder / "sh").exists():
+                    return folder
+                _discard(folder)
+        raise BaseImageError(f"cannot put the busybox applet folder in place at {folder}")
+    finally:
+        _discard(staging)
+
+
+def _discard(folder: Path) -> None:
+    """Remove ``folder`` without a window where a half-removed copy sits at its name."""
+    if not folder.exists() and not folder.is_symlink():
+        return
+    aside = folder.with_name(f".{folder.name}.trash.{uuid.uuid4().hex}")
+    try:
+        folder.rename(aside)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def path_for(root: Path, image: ProcessImage) -> str:
