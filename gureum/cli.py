@@ -1,7 +1,9 @@
-"""The ``gureum`` command: up | status | reset.
+"""The ``gureum`` command: up | status | reset | images build-base.
 
 ``up`` runs the cloud in the foreground until Ctrl-C or SIGTERM.  Every flag
 also comes from a ``GUREUM_<FLAG>`` environment variable (flags win).
+``images build-base`` builds the offline base image ``gureum/busybox`` through
+the local Docker engine (:mod:`gureum.runtime.images`); it talks to no Gureum.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("status", "show a running instance's health"), ("reset", "clear all state of a running instance")):
         sp = sub.add_parser(name, help=text)
         sp.add_argument("--endpoint", help="default http://127.0.0.1:$GUREUM_PORT (4566)")
+
+    images = sub.add_parser("images", help="local images for tasks and instances (needs Docker)")
+    isub = images.add_subparsers(dest="images_command", required=True)
+    base = isub.add_parser(
+        "build-base", help="build gureum/busybox FROM scratch from the host's static busybox"
+    )
+    base.add_argument("--tag", default="gureum/busybox:latest", help="image name (default %(default)s)")
+    base.add_argument("--busybox", help="path of a static busybox (default /bin/busybox)")
+    base.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     return p
 
 
@@ -50,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "up":
         return _up(args)
+    if args.command == "images":
+        return _build_base(args)
     endpoint = args.endpoint or os.environ.get("GUREUM_ENDPOINT") or (
         f"http://127.0.0.1:{os.environ.get('GUREUM_PORT', '4566')}"
     )
@@ -90,6 +103,34 @@ def _reset(endpoint: str) -> int:
         return 1
     print("all state cleared" if code == 200 else f"reset failed ({code})")
     return 0 if code == 200 else 1
+
+
+def _build_base(args: argparse.Namespace) -> int:
+    import docker.errors  # type: ignore[import-untyped]
+
+    from gureum.runtime import images
+    from gureum.runtime.base import EngineUnavailable
+    from gureum.runtime.docker import connect_client
+
+    try:
+        client = connect_client()
+    except EngineUnavailable as exc:
+        print(f"gureum images: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if not args.force and images.base_image_present(client, args.tag):
+            image_id = images.build_base(client, args.tag, args.busybox)
+            print(f"{args.tag} is already there ({image_id}); --force rebuilds it")
+            return 0
+        busybox = images.find_busybox(args.busybox)
+        image_id = images.build_base(client, args.tag, str(busybox), force=True)
+    except (images.BaseImageError, docker.errors.DockerException) as exc:
+        print(f"gureum images: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    print(f"built {args.tag} ({image_id}) FROM scratch with {busybox}")
+    return 0
 
 
 def _up(args: argparse.Namespace) -> int:
