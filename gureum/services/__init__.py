@@ -25,4 +25,5 @@ SERVICES: dict[str, str] = {
 RESUME: dict[str, tuple[str, ...]] = {
     "ecs": ("ecs.task", "ecs.service"),
     "logs": ("logs.group",),  # the retention controller
+    "ec2": ("ec2.instance", "ec2.image"),  # instances to re-adopt, AMIs to finish
 }

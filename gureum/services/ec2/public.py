@@ -1,0 +1,70 @@
+"""What other services (Auto Scaling, OpsWorks, ECS container instances) may
+call on EC2.  Plain functions of the app; they record intent exactly as the
+API handlers do and return at once — the instance controller does the rest.
+
+    ids = run_instances(app, scope, {"ImageId": BUILTIN_AMI, "InstanceType": "t3.micro",
+                                     "MinCount": 2, "MaxCount": 2, "UserData": b64})
+    describe(app, scope, ids)        # Instance dicts, as DescribeInstances shows them
+    terminate(app, scope, ids)       # [{"InstanceId", "CurrentState", "PreviousState"}]
+
+Input dicts use RunInstances' member names (``LaunchTemplate``,
+``TagSpecifications``, ``SubnetId``… included; ``UserData`` is base64).
+Errors are EC2's :class:`~gureum.core.errors.ServiceError`\\ s.  State
+changes are published on the bus under :data:`STATE_TOPIC` with
+``{"scope", "instanceId", "state", "previous"}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from gureum.core.store import Scope
+from gureum.services.ec2 import instance_views, tag_store
+from gureum.services.ec2.instance_states import CODES, State, Verb
+from gureum.services.ec2.instances import change, launch, require_instances
+from gureum.services.ec2.names import BUILTIN_AMI, STATE_TOPIC
+
+if TYPE_CHECKING:
+    from gureum.app import App
+
+__all__ = [
+    "BUILTIN_AMI", "CODES", "STATE_TOPIC", "State", "describe", "reboot", "run_instances",
+    "start", "stop", "terminate",
+]
+
+
+def _ready(app: App) -> None:
+    app.service_api("ec2")  # loads EC2 and registers its controllers
+
+
+def run_instances(app: App, scope: Scope, spec: dict[str, Any], requester_id: str | None = None) -> list[str]:
+    """Launch instances like RunInstances; their ids (``requester_id`` shows as RequesterId)."""
+    _ready(app)
+    return [d["InstanceId"] for d in launch(app, scope, spec, requester_id)]
+
+
+def describe(app: App, scope: Scope, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The instances as DescribeInstances shows them (InvalidInstanceID.NotFound for unknown ids)."""
+    docs = require_instances(app, scope, list(ids))
+    return [instance_views.instance_view(d, tag_store.get(app.store, scope, d["InstanceId"])) for d in docs]
+
+
+def terminate(app: App, scope: Scope, ids: Sequence[str]) -> list[dict[str, Any]]:
+    _ready(app)
+    return change(app, scope, list(ids), Verb.TERMINATE)
+
+
+def stop(app: App, scope: Scope, ids: Sequence[str]) -> list[dict[str, Any]]:
+    _ready(app)
+    return change(app, scope, list(ids), Verb.STOP)
+
+
+def start(app: App, scope: Scope, ids: Sequence[str]) -> list[dict[str, Any]]:
+    _ready(app)
+    return change(app, scope, list(ids), Verb.START)
+
+
+def reboot(app: App, scope: Scope, ids: Sequence[str]) -> None:
+    _ready(app)
+    change(app, scope, list(ids), Verb.REBOOT)
