@@ -109,6 +109,20 @@ class Ulimit:
 
 
 @dataclass(frozen=True, slots=True)
+class Mount:
+    """A host folder bound into the container at ``target`` (docker).
+
+    The process driver shares the host's files and cannot remap paths, so it
+    leaves mounts alone: the command finds ``source`` at its own host path
+    (a caller that needs one path on both drivers chooses by ``driver.name``).
+    """
+
+    source: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerSpec:
     """What to run.  ``owner`` becomes the :data:`OWNER_LABEL` label."""
 
@@ -130,6 +144,7 @@ class ContainerSpec:
     healthcheck: HealthCheck | None = None
     read_only: bool = False
     ulimits: tuple[Ulimit, ...] = ()
+    mounts: tuple[Mount, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

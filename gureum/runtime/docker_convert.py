@@ -77,6 +77,11 @@ def create_kwargs(spec: ContainerSpec, labels: dict[str, str]) -> dict[str, Any]
         "mem_reservation": spec.memory_reservation_bytes,
         "read_only": spec.read_only or None,
         "ulimits": [{"name": u.name, "soft": u.soft, "hard": u.hard} for u in spec.ulimits] or None,
+        # The Mounts API, not "src:dst" binds: a path may hold a colon.
+        "mounts": [
+            {"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only}
+            for m in spec.mounts
+        ] or None,
     }
     kw.update({k: v for k, v in optional.items() if v is not None})
     if spec.healthcheck is not None:

@@ -1,0 +1,1 @@
+"""CodeBuild: projects, and builds that really run (see api.py)."""
