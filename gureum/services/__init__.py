@@ -26,4 +26,5 @@ RESUME: dict[str, tuple[str, ...]] = {
     "ecs": ("ecs.task", "ecs.service"),
     "logs": ("logs.group",),  # the retention controller
     "ec2": ("ec2.instance", "ec2.image"),  # instances to re-adopt, AMIs to finish
+    "cloudwatch": ("cloudwatch.alarm",),  # the alarm evaluator
 }

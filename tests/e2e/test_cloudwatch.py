@@ -175,8 +175,8 @@ def test_query_errors(cw: Any) -> None:
     assert _code(exc) == "InvalidParameterCombination" and "1,440" in str(exc.value)
     with pytest.raises(ClientError) as exc:
         cw.get_metric_data(StartTime=_minute(now - 60), EndTime=_minute(now),
-                           MetricDataQueries=[{"Id": "e1", "Expression": "SUM(METRICS())"}])
-    assert _code(exc) == "ValidationError" and "Expression" in str(exc.value)
+                           MetricDataQueries=[{"Id": "e1", "Expression": "SUM(METRICS()"}])
+    assert _code(exc) == "ValidationError" and "Error in expression e1" in str(exc.value)
     with pytest.raises(ClientError) as exc:
         cw.get_metric_data(StartTime=_minute(now - 60), EndTime=_minute(now), NextToken="not-a-token",
                            MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {"Namespace": "E2E", "MetricName": "m"},

@@ -237,7 +237,7 @@ def test_get_metric_data_pages(call: Call) -> None:
 @pytest.mark.parametrize(
     ("queries", "needle"),
     [
-        ([{"Id": "e1", "Expression": "SUM(METRICS())"}], "Expression"),
+        ([{"Id": "e1", "Expression": "FOO(METRICS())"}], "Error in expression e1: Unknown function FOO"),
         ([_query("Bad", "Sum")], "MetricDataQueries.member.1.Id"),
         ([_query("a", "Sum"), _query("a", "Sum")], "not unique"),
         ([_query("a", "TM(10%:90%)")], "MetricDataQueries.member.1.MetricStat.Stat"),

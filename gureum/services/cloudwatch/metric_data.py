@@ -2,9 +2,10 @@
 
 Each ``MetricDataQuery`` with a ``MetricStat`` becomes one series of
 (timestamp, value) from :func:`stats.aggregate`; queries with
-``ReturnData: false`` are computed but not returned.  Metric math
-(``Expression``) is not supported yet and is refused with a clear
-``ValidationError`` naming the query.
+``ReturnData: false`` are computed but not returned.  ``Expression`` queries
+are metric math (:mod:`metric_math`) over the other queries of the request,
+on the period of its MetricStats; an expression giving an array returns one
+result per member, all with its Id.
 
 Results come newest first (``ScanBy`` TimestampDescending, the default) or
 oldest first.  ``MaxDatapoints`` (default 100,800) caps the datapoints of
@@ -20,7 +21,7 @@ from typing import Any
 
 from gureum.core.errors import ServiceError
 from gureum.services.api import RequestContext
-from gureum.services.cloudwatch import metrics, stats
+from gureum.services.cloudwatch import metric_math, metric_query, metrics, stats
 from gureum.services.cloudwatch.datum import dimensions, epoch, missing
 from gureum.services.cloudwatch.metric_handlers import (
     check_period,
@@ -52,10 +53,6 @@ def _stat_name(stat: str, member: str) -> str:
 
 
 def _run_query(ctx: RequestContext, q: dict[str, Any], member: str, start: float, end: float) -> _Result:
-    if q.get("Expression") is not None and q.get("MetricStat") is not None:
-        raise _invalid(f"Exactly one of {member}.MetricStat and {member}.Expression must be specified.")
-    if q.get("Expression") is not None:
-        raise _invalid(f"Metric math expressions are not supported by Gureum yet ({member}.Expression).")
     ms = q.get("MetricStat")
     if ms is None:
         raise missing(f"{member}.MetricStat")
@@ -115,14 +112,48 @@ def get_metric_data(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         offset = decode_token(req["NextToken"], "InvalidNextToken")
         if not isinstance(offset, int) or offset < 0:
             raise ServiceError("InvalidNextToken", "The specified NextToken is not valid.", 400, sender_fault=True)
-    results = []
+    computed: dict[str, list[_Result]] = {}
     for i, q in enumerate(queries, start=1):
-        result = _run_query(ctx, q, f"MetricDataQueries.member.{i}", start, end)
+        member = f"MetricDataQueries.member.{i}"
+        if q.get("Expression") is not None and q.get("MetricStat") is not None:
+            raise _invalid(f"Exactly one of {member}.MetricStat and {member}.Expression must be specified.")
+        if q.get("Expression") is None:
+            computed[q["Id"]] = [_run_query(ctx, q, member, start, end)]
+    if any(q.get("Expression") is not None for q in queries):
+        computed.update(_run_expressions(ctx, queries, computed, start, end))
+    results = []
+    for q in queries:
         if q.get("ReturnData", True) is not False:
-            if descending:
-                result.points.reverse()
-            results.append(result)
+            for result in computed[q["Id"]]:
+                if descending:
+                    result.points.reverse()
+                results.append(result)
     return _page(results, offset, page_size)
+
+
+def _run_expressions(
+    ctx: RequestContext, queries: list[dict[str, Any]], computed: dict[str, list[_Result]], start: float, end: float
+) -> dict[str, list[_Result]]:
+    exprs = [q for q in queries if q.get("Expression") is not None]
+    for q in exprs:
+        if str(q["Expression"]).lstrip().upper().startswith("SELECT "):
+            raise _invalid(f"Metrics Insights queries are not supported by Gureum yet (query {q['Id']}).")
+    out: dict[str, list[_Result]] = {}
+    base = {qid: metric_math.Series(r[0].label, dict(r[0].points), qid) for qid, r in computed.items()}
+    # Math works on the datapoints of the metrics; an expression's own Period
+    # only matters when no MetricStat sets one (TIME_SERIES, constants).
+    fallback = next((int(q["Period"]) for q in exprs if q.get("Period")), 60)
+    period = metric_query.expression_period(queries, fallback)
+    check_period(period, "Period")
+    aligned = stats.align_start(start, period, ctx.clock.now())
+    stamps = metric_query.grid(aligned, end, period)
+    texts = [metric_math.Expression(e["Id"], str(e["Expression"])) for e in exprs]
+    values = metric_math.evaluate_queries(texts, base, stamps, period)
+    for q in exprs:
+        label = q.get("Label") or q["Id"]
+        series = metric_math.as_series(values[q["Id"]], label, stamps)
+        out[q["Id"]] = [_Result(q["Id"], s.label, sorted(s.points.items())) for s in series]
+    return out
 
 
 def _page(results: list[_Result], offset: int, size: int) -> dict[str, Any]:

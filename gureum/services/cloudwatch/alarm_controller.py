@@ -1,0 +1,175 @@
+"""The alarm evaluator: every metric alarm evaluated once a minute (every
+period for 10/20/30-second alarms) on the injected clock.
+
+Theory of operation: the ``cloudwatch.alarm`` controller's keys are
+``[account, region, name]``.  :meth:`AlarmEngine.evaluate` reads the alarm,
+reads its datapoints for the evaluation range (:mod:`metric_query` — the
+same numbers GetMetricData gives), runs the pure :func:`alarm_eval.evaluate`
+and, on a new state, applies it (:mod:`alarm_transitions`: history, actions,
+composite parents).  When the state holds, Auto Scaling actions are invoked
+again once per period.
+
+Scheduling: an alarm is evaluated at most once per evaluation step (the
+minute, or its period when shorter); each evaluation asks the runner to come
+back :data:`EVAL_DELAY` seconds after the next step boundary, so late
+datapoints of the period that just closed are in.  The runner's resync every
+:data:`RESYNC_SECONDS` catches alarms whose schedule was lost (a restart, a
+new alarm).  Handlers call :func:`poke` to have an alarm evaluated right
+away (PutMetricAlarm).  SetAlarmState's state therefore lasts until the next
+step, as on AWS.  With ``--time-scale 60`` a minute of evaluation passes in
+a real second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from gureum.core.runner import Requeue
+from gureum.core.store import Scope
+from gureum.services.cloudwatch import alarm_records as records
+from gureum.services.cloudwatch import alarm_transitions, metric_math, metric_query
+from gureum.services.cloudwatch.alarm_config import spec_of
+from gureum.services.cloudwatch.alarm_eval import AlarmSpec, Datapoint, Outcome, evaluate, window
+
+if TYPE_CHECKING:
+    from gureum.app import App
+
+log = logging.getLogger("gureum.cloudwatch.alarms")
+
+CONTROLLER = "cloudwatch.alarm"
+EVAL_DELAY = 5.0
+RESYNC_SECONDS = 60.0
+TRIM_SECONDS = 3600.0
+
+
+def alarm_key(scope: Scope, name: str) -> str:
+    return json.dumps([scope.account, scope.region, name], separators=(",", ":"))
+
+
+def parse_key(key: str) -> tuple[Scope, str]:
+    account, region, name = json.loads(key)
+    return Scope(account, region), name
+
+
+def datapoints(app: App, scope: Scope, alarm: dict[str, Any], spec: AlarmSpec, now: float) -> list[Datapoint]:
+    """The alarm's datapoints over its evaluation range at ``now``."""
+    start, end = window(spec, now)
+    if not alarm.get("Metrics"):
+        q = metric_query.StatQuery(
+            alarm["Namespace"], alarm["MetricName"],
+            tuple(sorted((d["Name"], d["Value"]) for d in alarm.get("Dimensions") or [])),
+            spec.period, str(spec.statistic), alarm.get("Unit"),
+        )
+        return [Datapoint(p.ts, p.value, p.sample_count) for p in metric_query.read_points(app.store, scope, q, start, end)]
+    queries = alarm["Metrics"]
+    returned = next(q for q in queries if q.get("ReturnData", True) is not False)
+    try:
+        results = metric_query.run_math(app.store, scope, queries, start, end, spec.period)
+    except metric_math.MathError as exc:
+        log.info("alarm %s: %s", alarm["AlarmName"], exc.message)
+        return []
+    series = results.get(returned["Id"]) or []
+    if len(series) != 1:  # an array cannot be compared with a threshold
+        return []
+    return [Datapoint(t, v) for t, v in series[0].points.items() if math.isfinite(v)]
+
+
+class AlarmEngine:
+    """Evaluates alarms against the store; synchronous, so simulations can drive it directly."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.evaluated: dict[str, int] = {}  # key → last evaluated step number
+        self.last_trim = float("-inf")
+
+    def keys(self) -> list[str]:
+        out = []
+        for scope in records.every_scope(self.app.store):
+            for name, doc in records.all_alarms(self.app.store, scope):
+                if doc.get("type") == "MetricAlarm":
+                    out.append(alarm_key(scope, name))
+        return out
+
+    def forget(self, key: str) -> None:
+        self.evaluated.pop(key, None)
+
+    def evaluate(self, scope: Scope, name: str, now: float) -> Outcome | None:
+        """Evaluate one alarm now (whatever its schedule); None if it is gone or not a metric alarm."""
+        doc = records.get(self.app.store, scope, name)
+        if doc is None or doc.get("type") != "MetricAlarm":
+            return None
+        alarm = doc["alarm"]
+        spec = spec_of(alarm)
+        outcome = evaluate(spec, datapoints(self.app, scope, alarm, spec, now), now, alarm["StateValue"])
+        if outcome.changed:
+            alarm_transitions.set_state(self.app, scope, doc, outcome.state.value, outcome.reason,
+                                        outcome.reason_data, now)
+        else:
+            alarm_transitions.reinvoke_due(self.app, scope, doc, spec.period, now)
+        return outcome
+
+    def due(self, key: str, now: float) -> tuple[int | None, float]:
+        """The step number to evaluate ``key`` for at ``now`` (None if done or gone), and seconds to the next."""
+        scope, name = parse_key(key)
+        doc = records.get(self.app.store, scope, name)
+        if doc is None or doc.get("type") != "MetricAlarm":
+            self.forget(key)
+            return None, 0.0
+        step = spec_of(doc["alarm"]).step
+        number = math.floor(now / step)
+        wait = (number + 1) * step + EVAL_DELAY - now
+        return (None if self.evaluated.get(key) == number else number), wait
+
+    def tick(self, now: float) -> int:
+        """Evaluate every alarm whose step came (simulations call this; the runner goes key by key)."""
+        return sum(1 for key in self.keys() if self.run(key, now) is not None)
+
+    def run(self, key: str, now: float) -> float | None:
+        """Evaluate ``key`` if due; returns seconds until it is due again, None if gone or not due."""
+        number, wait = self.due(key, now)
+        if number is None:
+            return None
+        self.evaluated[key] = number
+        scope, name = parse_key(key)
+        self.evaluate(scope, name, now)
+        if now - self.last_trim >= TRIM_SECONDS:
+            self.last_trim = now
+            records.trim_history(self.app.store, now)
+        return wait
+
+
+_ENGINES: weakref.WeakKeyDictionary[Any, AlarmEngine] = weakref.WeakKeyDictionary()
+
+
+def engine(app: App) -> AlarmEngine:
+    eng = _ENGINES.get(app)
+    if eng is None:
+        eng = _ENGINES[app] = AlarmEngine(app)
+    return eng
+
+
+def poke(app: App, scope: Scope, name: str) -> None:
+    """Have an alarm evaluated as soon as the runner gets to it (a new or updated alarm)."""
+    key = alarm_key(scope, name)
+    engine(app).forget(key)
+    if CONTROLLER in app.runner.controllers:
+        app.runner.enqueue(CONTROLLER, key)
+
+
+def start(app: App) -> None:
+    """Register the evaluator on the app's runner (ServiceApi start-up hook)."""
+    eng = engine(app)
+
+    async def reconcile(key: str) -> Requeue | None:
+        wait = eng.run(key, app.clock.now())
+        return None if wait is None else Requeue(after=max(wait, 0.0))
+
+    app.runner.register(CONTROLLER, reconcile, list_keys=eng.keys, period=RESYNC_SECONDS)
+
+
+def reset(app: App) -> None:
+    engine(app).evaluated.clear()

@@ -1,0 +1,141 @@
+"""Alarms and alarm history in the store.
+
+Store layout (per account+region scope):
+
+* ``cloudwatch.alarm`` – key: the alarm name (metric and composite alarms
+  share one namespace, as on AWS).  Doc: ``type`` (``MetricAlarm`` |
+  ``CompositeAlarm``), ``alarm`` (the members DescribeAlarms returns, AWS
+  names, timestamps as epoch seconds), ``tags`` and ``invoked`` (action ARN →
+  epoch of its last invocation, for the Auto Scaling re-invocation rule).
+* ``cloudwatch.alarm_history`` – one series per scope under key
+  :data:`HISTORY_KEY`; record time is the item's time, doc the
+  ``AlarmHistoryItem``.  Items older than two weeks are trimmed
+  (:func:`trim_history`), as CloudWatch keeps history for two weeks; the
+  history of a deleted alarm stays until then.
+
+HistoryData is the JSON CloudWatch writes: ``{"version":"1.0","oldState":…,
+"newState":…}`` for StateUpdate, ``{"type":"Create","createdAlarm":…}`` for
+ConfigurationUpdate (config in camelCase, ``OKActions`` → ``okactions`` as
+AWS spells it), ``{"actionState":"Succeeded",…}`` for Action.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from gureum.core.ids import arn
+from gureum.core.store import Scope, Store
+from gureum.services.cloudwatch.alarm_eval import iso_millis
+
+ALARM = "cloudwatch.alarm"
+HISTORY = "cloudwatch.alarm_history"
+HISTORY_KEY = "history"
+HISTORY_SECONDS = 14 * 86_400
+INITIAL_REASON = "Unchecked: Initial alarm creation"
+
+Doc = dict[str, Any]
+
+
+def alarm_arn(scope: Scope, name: str) -> str:
+    return arn("cloudwatch", f"alarm:{name}", account=scope.account, region=scope.region)
+
+
+def get(store: Store, scope: Scope, name: str) -> Doc | None:
+    return store.get(ALARM, scope, name)
+
+
+def put(store: Store, scope: Scope, name: str, doc: Doc) -> None:
+    store.put(ALARM, scope, name, doc)
+
+
+def all_alarms(store: Store, scope: Scope) -> list[tuple[str, Doc]]:
+    return store.list(ALARM, scope)
+
+
+def every_scope(store: Store) -> Iterator[Scope]:
+    yield from store.list_scopes(ALARM)
+
+
+# -- history ------------------------------------------------------------------------------
+
+
+def _camel(name: str) -> str:
+    return name.lower() if name.isupper() or name == "OKActions" else name[:1].lower() + name[1:]
+
+
+def _config_json(value: Any, timestamp_keys: frozenset[str] = frozenset()) -> Any:
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            key = _camel(str(k))
+            out[key] = iso_millis(float(v)) if k in timestamp_keys and v is not None else _config_json(v)
+        return out
+    if isinstance(value, list):
+        return [_config_json(v) for v in value]
+    return value
+
+
+_TIMES = frozenset({"AlarmConfigurationUpdatedTimestamp", "StateUpdatedTimestamp", "StateTransitionedTimestamp"})
+
+
+def config_history_data(kind: str, alarm: Mapping[str, Any], original: Mapping[str, Any] | None = None) -> str:
+    """HistoryData of a ConfigurationUpdate item (``kind``: Create, Update or Delete)."""
+    body: dict[str, Any] = {"version": "1.0", "type": kind}
+    shown = {k: v for k, v in alarm.items() if k != "StateReasonData"}
+    key = {"Create": "createdAlarm", "Update": "updatedAlarm", "Delete": "deletedAlarm"}[kind]
+    body[key] = _config_json(shown, _TIMES)
+    if original is not None:
+        body["originalAlarm"] = _config_json({k: v for k, v in original.items() if k != "StateReasonData"}, _TIMES)
+    return json.dumps(body, separators=(",", ":"))
+
+
+def state_history_data(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    def part(a: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"stateValue": a.get("StateValue"), "stateReason": a.get("StateReason")}
+        if a.get("StateReasonData"):
+            try:
+                out["stateReasonData"] = json.loads(a["StateReasonData"])
+            except ValueError:
+                out["stateReasonData"] = a["StateReasonData"]
+        return out
+
+    return json.dumps({"version": "1.0", "oldState": part(old), "newState": part(new)}, separators=(",", ":"))
+
+
+def add_history(
+    store: Store, scope: Scope, name: str, alarm_type: str, item_type: str, summary: str, data: str, now: float
+) -> None:
+    item = {
+        "AlarmName": name,
+        "AlarmType": alarm_type,
+        "Timestamp": now,
+        "HistoryItemType": item_type,
+        "HistorySummary": summary,
+        "HistoryData": data,
+    }
+    store.append(HISTORY, scope, HISTORY_KEY, [(now, item)])
+
+
+def history(
+    store: Store,
+    scope: Scope,
+    *,
+    start: float | None,
+    end: float | None,
+    newest_first: bool,
+    after_seq: int | None,
+) -> list[tuple[int, Doc]]:
+    """History records of a scope in time order (either way), after a paging mark."""
+    kw: dict[str, Any] = {"start": start, "end": end, "newest_first": newest_first}
+    if after_seq is not None:
+        kw["before_seq" if newest_first else "after_seq"] = after_seq
+    return [(r.seq, r.doc) for r in store.series(HISTORY, scope, HISTORY_KEY, **kw)]
+
+
+def trim_history(store: Store, now: float) -> int:
+    removed = 0
+    for scope in store.list_scopes(ALARM):
+        removed += store.trim_series(HISTORY, scope, HISTORY_KEY, now - HISTORY_SECONDS)
+    return removed

@@ -1,0 +1,258 @@
+"""What happens when an alarm's state is set: the record, the history, the
+actions, and the composite alarms above it.
+
+Used by the evaluator (:mod:`alarm_controller`) and by SetAlarmState and
+PutCompositeAlarm (:mod:`alarms_api`).  Rules (CloudWatch user guide, "Alarm
+actions"):
+
+* every state update writes a ``StateUpdate`` history item
+  (``Alarm updated from OK to ALARM``);
+* on a *transition*, with ``ActionsEnabled``, each ARN of the new state's
+  action list is dispatched on the bus as ``cloudwatch.alarm_action`` (see
+  :func:`action_payload`) and recorded as an ``Action`` history item
+  (``Successfully executed action <arn>``).  Auto Scaling and Application
+  Auto Scaling subscribe to that topic and run their policies; SNS topics,
+  Lambda functions and EC2 actions are dispatched and recorded the same way
+  (Gureum has no SNS yet: the message is in the item's HistoryData);
+* Auto Scaling actions (ARNs of service ``autoscaling``) are invoked again
+  for every period the alarm stays in the state (:func:`reinvoke_due`);
+  every other action fires on transitions only;
+* after a transition the composite alarms whose rule names the alarm are
+  evaluated again, recursively.
+
+Every state change is also published as ``cloudwatch.alarm_state`` (name,
+state, previous state, scope) for anyone who watches alarms (ECS deployment
+alarms, the console).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from gureum.core.ids import parse_arn
+from gureum.core.store import Scope
+from gureum.services.cloudwatch import alarm_records as records
+from gureum.services.cloudwatch import composite
+from gureum.services.cloudwatch.alarm_config import STATE_ACTIONS
+from gureum.services.cloudwatch.alarm_eval import iso_millis
+
+if TYPE_CHECKING:
+    from gureum.app import App
+
+ACTION_TOPIC = "cloudwatch.alarm_action"
+STATE_TOPIC = "cloudwatch.alarm_state"
+MAX_DEPTH = 16
+REGION_NAMES = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-1": "US West (N. California)",
+    "us-west-2": "US West (Oregon)",
+    "eu-west-1": "EU (Ireland)",
+    "eu-central-1": "EU (Frankfurt)",
+    "ap-northeast-1": "Asia Pacific (Tokyo)",
+    "ap-northeast-2": "Asia Pacific (Seoul)",
+    "ap-southeast-1": "Asia Pacific (Singapore)",
+}
+
+
+def is_autoscaling(action: str) -> bool:
+    parts = parse_arn(action)
+    return parts is not None and parts["service"] == "autoscaling"
+
+
+def spoken_time(ts: float) -> str:
+    """``Friday 23 October, 2020 13:36:40 UTC`` (composite alarm reasons)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%A %d %B, %Y %H:%M:%S UTC")
+
+
+def newest_value(reason_data: str | None) -> float | None:
+    """The newest datapoint of a StateReasonData (what a scaling policy compares)."""
+    if not reason_data:
+        return None
+    try:
+        recent = json.loads(reason_data).get("recentDatapoints") or []
+        return float(recent[-1]) if recent else None
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def notification(scope: Scope, alarm: dict[str, Any], previous: str, now: float) -> dict[str, Any]:
+    """The state-change message CloudWatch publishes to SNS topics."""
+    msg: dict[str, Any] = {
+        "AlarmName": alarm["AlarmName"],
+        "AlarmDescription": alarm.get("AlarmDescription"),
+        "AWSAccountId": scope.account,
+        "AlarmConfigurationUpdatedTimestamp": iso_millis(float(alarm["AlarmConfigurationUpdatedTimestamp"])),
+        "NewStateValue": alarm["StateValue"],
+        "NewStateReason": alarm["StateReason"],
+        "StateChangeTime": iso_millis(now),
+        "Region": REGION_NAMES.get(scope.region, scope.region),
+        "AlarmArn": alarm["AlarmArn"],
+        "OldStateValue": previous,
+        "OKActions": alarm.get("OKActions") or [],
+        "AlarmActions": alarm.get("AlarmActions") or [],
+        "InsufficientDataActions": alarm.get("InsufficientDataActions") or [],
+    }
+    if "AlarmRule" in alarm:
+        msg["AlarmRule"] = alarm["AlarmRule"]
+        return msg
+    trigger: dict[str, Any] = {
+        "Period": alarm.get("Period"),
+        "EvaluationPeriods": alarm.get("EvaluationPeriods"),
+        "DatapointsToAlarm": alarm.get("DatapointsToAlarm") or alarm.get("EvaluationPeriods"),
+        "ComparisonOperator": alarm.get("ComparisonOperator"),
+        "Threshold": alarm.get("Threshold"),
+        "TreatMissingData": alarm.get("TreatMissingData") or "missing",
+        "EvaluateLowSampleCountPercentile": alarm.get("EvaluateLowSampleCountPercentile") or "",
+    }
+    if alarm.get("Metrics"):
+        trigger["Metrics"] = alarm["Metrics"]
+    else:
+        stat = alarm.get("Statistic")
+        trigger.update(
+            MetricName=alarm.get("MetricName"),
+            Namespace=alarm.get("Namespace"),
+            StatisticType="Statistic" if stat else "ExtendedStatistic",
+            Statistic=stat.upper() if stat else None,
+            ExtendedStatistic=alarm.get("ExtendedStatistic"),
+            Unit=alarm.get("Unit"),
+            Dimensions=[{"value": d["Value"], "name": d["Name"]} for d in alarm.get("Dimensions") or []],
+        )
+    msg["Trigger"] = trigger
+    return msg
+
+
+def action_payload(
+    scope: Scope, doc: dict[str, Any], action: str, previous: str, now: float, *, repeat: bool
+) -> dict[str, Any]:
+    """What ``cloudwatch.alarm_action`` subscribers get for one action ARN."""
+    alarm = doc["alarm"]
+    return {
+        "arn": action,
+        "alarm": alarm["AlarmName"],
+        "alarmArn": alarm["AlarmArn"],
+        "alarmType": doc["type"],
+        "state": alarm["StateValue"],
+        "previousState": previous,
+        "account": scope.account,
+        "region": scope.region,
+        "reason": alarm.get("StateReason"),
+        "reasonData": alarm.get("StateReasonData"),
+        "value": newest_value(alarm.get("StateReasonData")),
+        "threshold": alarm.get("Threshold"),
+        "comparison": alarm.get("ComparisonOperator"),
+        "timestamp": now,
+        "repeat": repeat,
+        "message": notification(scope, alarm, previous, now),
+    }
+
+
+def _dispatch(
+    app: App, scope: Scope, doc: dict[str, Any], actions: list[str], previous: str, now: float, *, repeat: bool
+) -> None:
+    """Publish and record each action; the caller stores ``doc`` (its ``invoked`` marks)."""
+    alarm = doc["alarm"]
+    invoked = doc.setdefault("invoked", {})
+    for action in actions:
+        payload = action_payload(scope, doc, action, previous, now, repeat=repeat)
+        app.bus.publish(ACTION_TOPIC, payload)
+        invoked[action] = now
+        data: dict[str, Any] = {
+            "actionState": "Succeeded",
+            "stateUpdateTimestamp": int(now * 1000),
+            "notificationResource": action,
+        }
+        service = (parse_arn(action) or {}).get("service")
+        if service == "sns":
+            data["publishedMessage"] = json.dumps(payload["message"], separators=(",", ":"))
+        records.add_history(
+            app.store, scope, alarm["AlarmName"], doc["type"], "Action",
+            f"Successfully executed action {action}", json.dumps(data, separators=(",", ":")), now,
+        )
+
+
+def set_state(
+    app: App,
+    scope: Scope,
+    doc: dict[str, Any],
+    state: str,
+    reason: str,
+    reason_data: str | None,
+    now: float,
+    depth: int = 0,
+) -> bool:
+    """Record a state update of an alarm; on a transition fire its actions. Returns whether it changed."""
+    alarm = doc["alarm"]
+    name = alarm["AlarmName"]
+    before = {k: alarm.get(k) for k in ("StateValue", "StateReason", "StateReasonData")}
+    previous = str(alarm["StateValue"])
+    changed = previous != state
+    alarm.update(StateValue=state, StateReason=reason, StateUpdatedTimestamp=now)
+    if reason_data:
+        alarm["StateReasonData"] = reason_data
+    else:
+        alarm.pop("StateReasonData", None)
+    if changed:
+        alarm["StateTransitionedTimestamp"] = now
+    with app.store.transaction():
+        records.put(app.store, scope, name, doc)
+        records.add_history(
+            app.store, scope, name, doc["type"], "StateUpdate", f"Alarm updated from {previous} to {state}",
+            records.state_history_data(before, alarm), now,
+        )
+    app.bus.publish(STATE_TOPIC, {"account": scope.account, "region": scope.region, "alarm": name,
+                                  "state": state, "previousState": previous, "timestamp": now})
+    if changed:
+        if alarm.get("ActionsEnabled", True):
+            actions = list(alarm.get(STATE_ACTIONS[state]) or [])
+            _dispatch(app, scope, doc, actions, previous, now, repeat=False)
+            records.put(app.store, scope, name, doc)
+        update_parents(app, scope, name, now, depth)
+    return changed
+
+
+def reinvoke_due(app: App, scope: Scope, doc: dict[str, Any], period: int, now: float) -> int:
+    """Invoke again the Auto Scaling actions of an alarm that stays in its state a period longer."""
+    alarm = doc["alarm"]
+    if not alarm.get("ActionsEnabled", True):
+        return 0
+    invoked = doc.get("invoked") or {}
+    due = [
+        a for a in alarm.get(STATE_ACTIONS[alarm["StateValue"]]) or []
+        if is_autoscaling(a) and now - float(invoked.get(a, float("-inf"))) >= period - 1
+    ]
+    if not due:
+        return 0
+    _dispatch(app, scope, doc, due, alarm["StateValue"], now, repeat=True)
+    records.put(app.store, scope, alarm["AlarmName"], doc)
+    return len(due)
+
+
+def _child_state(scope: Scope, alarm: dict[str, Any]) -> composite.ChildState:
+    ts = float(alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp") or 0.0)
+    return composite.ChildState(alarm["AlarmArn"], alarm["StateValue"], iso_millis(ts), spoken_time(ts))
+
+
+def evaluate_composite(app: App, scope: Scope, doc: dict[str, Any], now: float, depth: int = 0) -> bool:
+    rule = composite.parse_rule(doc["alarm"]["AlarmRule"])
+    kids: dict[str, composite.ChildState] = {}
+    for child in composite.children(rule):
+        cdoc = records.get(app.store, scope, child)
+        if cdoc is not None:
+            kids[child] = _child_state(scope, cdoc["alarm"])
+    state, reason, data = composite.decide(rule, kids)
+    if state == doc["alarm"]["StateValue"]:
+        return False
+    return set_state(app, scope, doc, state, reason, data, now, depth + 1)
+
+
+def update_parents(app: App, scope: Scope, child: str, now: float, depth: int = 0) -> None:
+    if depth >= MAX_DEPTH:
+        return
+    for _name, doc in records.all_alarms(app.store, scope):
+        if doc["type"] != "CompositeAlarm":
+            continue
+        if child in composite.children(composite.parse_rule(doc["alarm"]["AlarmRule"])):
+            evaluate_composite(app, scope, doc, now, depth)

@@ -1,0 +1,109 @@
+"""Reading datapoints for a query: one MetricStat, or a set of metric math
+queries, over ``[start, end)`` cut into periods.
+
+Shared by GetMetricData (:mod:`metric_data`) and the alarm evaluator
+(:mod:`alarm_controller`): the numbers an alarm sees are the ones
+GetMetricData shows for the same query.  ``start`` must already be aligned
+(whole periods from it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gureum.core.store import Scope, Store
+from gureum.services.cloudwatch import metric_math, metrics, stats
+from gureum.services.cloudwatch.datum import Dimensions
+
+
+@dataclass(frozen=True, slots=True)
+class StatQuery:
+    namespace: str
+    name: str
+    dimensions: Dimensions
+    period: int
+    stat: str  # a standard statistic or a percentile ("p99")
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    ts: float
+    value: float
+    sample_count: float
+
+
+def stat_query(metric_stat: Mapping[str, Any]) -> StatQuery:
+    """A checked ``MetricStat`` dict (model shape) as a :class:`StatQuery`."""
+    metric = metric_stat.get("Metric") or {}
+    return StatQuery(
+        str(metric.get("Namespace")),
+        str(metric.get("MetricName")),
+        metrics.canonical(metric.get("Dimensions") or []),
+        int(metric_stat["Period"]),
+        str(metric_stat["Stat"]),
+        metric_stat.get("Unit") or None,
+    )
+
+
+def read_points(store: Store, scope: Scope, q: StatQuery, start: float, end: float) -> list[Point]:
+    """One point per non-empty period of ``[start, end)``, oldest first."""
+    samples = metrics.read_samples(store, scope, q.namespace, q.name, q.dimensions, start, end)
+    if q.unit:
+        samples = [s for s in samples if s.unit == q.unit]
+    standard = [q.stat] if q.stat in stats.STANDARD_STATISTICS else []
+    extended = [] if standard else [q.stat]
+    buckets = stats.aggregate(samples, start, end, q.period, [*standard, "SampleCount"], extended)
+    return [Point(b.start, b.stats[q.stat], b.stats["SampleCount"]) for b in buckets if q.stat in b.stats]
+
+
+def grid(start: float, end: float, period: int) -> list[float]:
+    """Every period start in ``[start, end)``."""
+    out = []
+    t = start
+    while t < end:
+        out.append(t)
+        t += period
+    return out
+
+
+def expression_period(queries: Sequence[Mapping[str, Any]], default: int = 60) -> int:
+    """The period math expressions use: the first MetricStat's (they should all agree)."""
+    for q in queries:
+        if q.get("MetricStat"):
+            return int(q["MetricStat"]["Period"])
+    return default
+
+
+def run_math(
+    store: Store,
+    scope: Scope,
+    queries: Sequence[Mapping[str, Any]],
+    start: float,
+    end: float,
+    period: int,
+) -> dict[str, list[metric_math.Series]]:
+    """Every query of a request (MetricStat and Expression) → its series, by Id.
+
+    A MetricStat gives one series; an expression may give an array (several).
+    Raises :class:`metric_math.MathError` for a bad expression.
+    """
+    base: dict[str, metric_math.Series] = {}
+    labels: dict[str, str] = {}
+    exprs: list[metric_math.Expression] = []
+    for q in queries:
+        qid = str(q["Id"])
+        if q.get("MetricStat"):
+            sq = stat_query(q["MetricStat"])
+            pts = read_points(store, scope, sq, start, end)
+            base[qid] = metric_math.Series(q.get("Label") or sq.name, {p.ts: p.value for p in pts}, qid)
+        else:
+            exprs.append(metric_math.Expression(qid, str(q.get("Expression") or "")))
+            labels[qid] = q.get("Label") or qid
+    timestamps = grid(start, end, period)
+    out: dict[str, list[metric_math.Series]] = {k: [v] for k, v in base.items()}
+    for qid, value in metric_math.evaluate_queries(exprs, base, timestamps, period).items():
+        out[qid] = metric_math.as_series(value, labels[qid], timestamps)
+    return out
