@@ -94,7 +94,8 @@ def merged_request(store: Store, scope: Scope, req: Mapping[str, Any]) -> tuple[
 
 
 def _counts(req: Mapping[str, Any]) -> tuple[int, int]:
-    low, high = int(req.get("MinCount") or 1), int(req.get("MaxCount") or 1)
+    low = int(req["MinCount"]) if req.get("MinCount") is not None else 1
+    high = int(req["MaxCount"]) if req.get("MaxCount") is not None else 1
     if low < 1:
         raise errors.invalid(f"Invalid value '{low}' for MinCount. Must be at least 1.")
     if high < 1:

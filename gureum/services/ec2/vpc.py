@@ -253,12 +253,13 @@ def _select(items: list[Any], ids: list[str], code: str, noun: str) -> list[Any]
     return [i for i in items if i.id in set(ids)]
 
 
-def _described(ctx: RequestContext, items: list[Any], req: dict[str, Any], getters: Any) -> tuple[list[Any], str | None]:
+def _described(ctx: RequestContext, items: list[Any], req: dict[str, Any], getters: Any,
+               order: Callable[[Any], str] = lambda i: i.id) -> tuple[list[Any], str | None]:
     errors.check_dry_run(req)
     errors.check_max_results(req.get("MaxResults"), 5, 1000)
     chosen = filters.apply(items, req.get("Filters"), tag_store.TagGetters(getters, _tags_getter(ctx.store, ctx.scope)))
-    chosen.sort(key=lambda i: i.id)
-    return paging.page(chosen, lambda i: i.id, req.get("MaxResults"), req.get("NextToken"))
+    chosen.sort(key=order)
+    return paging.page(chosen, order, req.get("MaxResults"), req.get("NextToken"))
 
 
 def _answer(member: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
@@ -277,7 +278,7 @@ def describe_vpcs(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
 def describe_subnets(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     subnets = _select(default_subnets(ctx.scope), list(req.get("SubnetIds") or []),
                       "InvalidSubnetID.NotFound", "subnet ID")
-    items, token = _described(ctx, subnets, req, _SUBNET_FILTERS)
+    items, token = _described(ctx, subnets, req, _SUBNET_FILTERS, order=lambda s: s.zone)
     return _answer("Subnets", [subnet_dict(s, tag_store.get(ctx.store, ctx.scope, s.id)) for s in items], token)
 
 
