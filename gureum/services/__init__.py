@@ -20,11 +20,16 @@ SERVICES: dict[str, str] = {
     "lambda": "gureum.services.lambda_.api",
     "ecr": "gureum.services.ecr.api",
     "ecs": "gureum.services.ecs.api",
+    "codebuild": "gureum.services.codebuild.api",
+    "elbv2": "gureum.services.elbv2.api",
+    "acm": "gureum.services.acm.api",
 }
 
 RESUME: dict[str, tuple[str, ...]] = {
     "ecs": ("ecs.task", "ecs.service"),
     "logs": ("logs.group",),  # the retention controller
+    "codebuild": ("codebuild.active",),  # builds left in progress
     "ec2": ("ec2.instance", "ec2.image"),  # instances to re-adopt, AMIs to finish
     "cloudwatch": ("cloudwatch.alarm",),  # the alarm evaluator
+    "elbv2": ("elbv2.lb", "elbv2.tg"),  # listeners re-open, health checks resume
 }

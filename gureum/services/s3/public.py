@@ -9,7 +9,7 @@
   an object (what PutObject does, without HTTP: the bytes go to a blob, then
   the version record is committed); returns the version's record.
 
-Both raise S3's own ``ServiceError``\\ s (``NoSuchBucket``, ``NoSuchKey``,
+All raise S3's own ``ServiceError``\\ s (``NoSuchBucket``, ``NoSuchKey``,
 ``NoSuchVersion``…); callers translate them into their service's wording.
 """
 
