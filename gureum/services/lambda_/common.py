@@ -91,8 +91,8 @@ def decode_marker(marker: str | None) -> str:
     if not marker:
         return ""
     try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
+        return base64.b64decode(marker.encode(), altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
         raise invalid(f"Invalid marker: {marker}") from None
 
 

@@ -191,6 +191,16 @@ class Worker:
         if self._writer is not None:
             self._writer.close()
 
+    async def stop(self) -> None:
+        """Kill and wait until the process and its output pipe are gone."""
+        self.kill()
+        if self.proc is not None:
+            with contextlib.suppress(TimeoutError):
+                await self._race(self.proc.wait(), _GRACE)
+        if self._pump is not None:
+            with contextlib.suppress(TimeoutError):
+                await self._race(asyncio.shield(self._pump), _GRACE)
+
     # -- plumbing -------------------------------------------------------------------
 
     async def _race(self, aw: Awaitable[T], seconds: float) -> T:
