@@ -27,7 +27,7 @@ Call = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:
-    a = App(Settings(data_dir=str(tmp_path)), clock=SimClock(NOW))
+    a = App(Settings(data_dir=str(tmp_path)), clock=SimClock(NOW + alarm_controller.EVAL_DELAY))
     yield a
     a.store.close()
 
@@ -408,9 +408,10 @@ def test_history_filters_dates_order_and_pages(app: App, call: Call) -> None:
     assert [json.loads(i["HistoryData"])["newState"]["stateReason"] for i in items] == [f"r{i}" for i in range(5, -1, -1)]
     asc = history(call, "h", "StateUpdate", ScanBy="TimestampAscending")
     assert [i["Timestamp"] for i in asc] == sorted(i["Timestamp"] for i in items)
-    window = history(call, "h", "StateUpdate", StartDate=datetime.fromtimestamp(NOW + 60, UTC),
-                     EndDate=datetime.fromtimestamp(NOW + 180, UTC))
-    assert len(window) == 3
+    first = NOW + alarm_controller.EVAL_DELAY  # items at first, first + 60, …
+    window = history(call, "h", "StateUpdate", StartDate=datetime.fromtimestamp(first + 60, UTC),
+                     EndDate=datetime.fromtimestamp(first + 180, UTC))  # both ends inclusive
+    assert [i["Timestamp"] - first for i in window] == [180, 120, 60]
     got, token = [], None
     while True:
         out = call("DescribeAlarmHistory", AlarmName="h", MaxRecords=4, **({"NextToken": token} if token else {}))

@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.runner import Requeue
@@ -33,7 +34,14 @@ from gureum.core.store import Scope
 from gureum.services.cloudwatch import alarm_records as records
 from gureum.services.cloudwatch import alarm_transitions, metric_math, metric_query
 from gureum.services.cloudwatch.alarm_config import spec_of
-from gureum.services.cloudwatch.alarm_eval import AlarmSpec, Datapoint, Outcome, evaluate, window
+from gureum.services.cloudwatch.alarm_eval import (
+    AlarmSpec,
+    Datapoint,
+    Decision,
+    decide,
+    explain,
+    window,
+)
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -78,11 +86,17 @@ def datapoints(app: App, scope: Scope, alarm: dict[str, Any], spec: AlarmSpec, n
     return [Datapoint(t, v) for t, v in series[0].points.items() if math.isfinite(v)]
 
 
+Source = Callable[["App", Scope, dict[str, Any], AlarmSpec, float], list[Datapoint]]
+
+
 class AlarmEngine:
     """Evaluates alarms against the store; synchronous, so simulations can drive it directly."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, source: Source | None = None) -> None:
         self.app = app
+        # Where datapoints come from: the store (the metrics API) unless a
+        # simulation feeds them directly.
+        self.source: Source = source or datapoints
         self.evaluated: dict[str, int] = {}  # key → last evaluated step number
         self.last_trim = float("-inf")
 
@@ -97,49 +111,58 @@ class AlarmEngine:
     def forget(self, key: str) -> None:
         self.evaluated.pop(key, None)
 
-    def evaluate(self, scope: Scope, name: str, now: float) -> Outcome | None:
+    def evaluate(self, scope: Scope, name: str, now: float) -> Decision | None:
         """Evaluate one alarm now (whatever its schedule); None if it is gone or not a metric alarm."""
         doc = records.get(self.app.store, scope, name)
         if doc is None or doc.get("type") != "MetricAlarm":
             return None
+        return self._evaluate(scope, doc, spec_of(doc["alarm"]), now)
+
+    def _evaluate(self, scope: Scope, doc: dict[str, Any], spec: AlarmSpec, now: float) -> Decision:
         alarm = doc["alarm"]
-        spec = spec_of(alarm)
-        outcome = evaluate(spec, datapoints(self.app, scope, alarm, spec, now), now, alarm["StateValue"])
-        if outcome.changed:
-            alarm_transitions.set_state(self.app, scope, doc, outcome.state.value, outcome.reason,
-                                        outcome.reason_data, now)
+        decision = decide(spec, self.source(self.app, scope, alarm, spec, now), now, alarm["StateValue"])
+        if decision.changed:  # words only for a change: most evaluations change nothing
+            reason, data = explain(spec, decision, now)
+            alarm_transitions.set_state(self.app, scope, doc, decision.state.value, reason, data, now)
         else:
             alarm_transitions.reinvoke_due(self.app, scope, doc, spec.period, now)
-        return outcome
+        return decision
 
-    def due(self, key: str, now: float) -> tuple[int | None, float]:
-        """The step number to evaluate ``key`` for at ``now`` (None if done or gone), and seconds to the next."""
+    def tick(self, now: float) -> int:
+        """Evaluate every alarm whose step came (simulations call this; the runner goes key by key)."""
+        count = 0
+        for scope in records.every_scope(self.app.store):
+            for name, doc in records.all_alarms(self.app.store, scope):
+                if doc.get("type") == "MetricAlarm":
+                    count += self._run(alarm_key(scope, name), scope, doc, now)[0]
+        return count
+
+    def run(self, key: str, now: float) -> tuple[bool, float | None]:
+        """Evaluate ``key`` if its step came: (evaluated?, seconds until it should run again or None).
+
+        A step is evaluated :data:`EVAL_DELAY` seconds after its boundary at the earliest,
+        whoever asks (the runner's resync may come right on the boundary).
+        """
         scope, name = parse_key(key)
         doc = records.get(self.app.store, scope, name)
         if doc is None or doc.get("type") != "MetricAlarm":
             self.forget(key)
-            return None, 0.0
-        step = spec_of(doc["alarm"]).step
-        number = math.floor(now / step)
-        wait = (number + 1) * step + EVAL_DELAY - now
-        return (None if self.evaluated.get(key) == number else number), wait
+            return False, None
+        return self._run(key, scope, doc, now)
 
-    def tick(self, now: float) -> int:
-        """Evaluate every alarm whose step came (simulations call this; the runner goes key by key)."""
-        return sum(1 for key in self.keys() if self.run(key, now) is not None)
-
-    def run(self, key: str, now: float) -> float | None:
-        """Evaluate ``key`` if due; returns seconds until it is due again, None if gone or not due."""
-        number, wait = self.due(key, now)
-        if number is None:
-            return None
+    def _run(self, key: str, scope: Scope, doc: dict[str, Any], now: float) -> tuple[bool, float | None]:
+        spec = spec_of(doc["alarm"])
+        number = math.floor(now / spec.step)
+        if self.evaluated.get(key) == number:
+            return False, None
+        if now - number * spec.step < EVAL_DELAY and key in self.evaluated:
+            return False, number * spec.step + EVAL_DELAY - now
         self.evaluated[key] = number
-        scope, name = parse_key(key)
-        self.evaluate(scope, name, now)
+        self._evaluate(scope, doc, spec, now)
         if now - self.last_trim >= TRIM_SECONDS:
             self.last_trim = now
             records.trim_history(self.app.store, now)
-        return wait
+        return True, (number + 1) * spec.step + EVAL_DELAY - now
 
 
 _ENGINES: weakref.WeakKeyDictionary[Any, AlarmEngine] = weakref.WeakKeyDictionary()
@@ -165,7 +188,7 @@ def start(app: App) -> None:
     eng = engine(app)
 
     async def reconcile(key: str) -> Requeue | None:
-        wait = eng.run(key, app.clock.now())
+        _, wait = eng.run(key, app.clock.now())
         return None if wait is None else Requeue(after=max(wait, 0.0))
 
     app.runner.register(CONTROLLER, reconcile, list_keys=eng.keys, period=RESYNC_SECONDS)

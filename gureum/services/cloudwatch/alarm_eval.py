@@ -206,7 +206,17 @@ def _decide(spec: AlarmSpec, evaluated: Sequence[_Slot], previous: State) -> Sta
     return previous
 
 
-def evaluate(spec: AlarmSpec, points: Iterable[Datapoint], now: float, previous: State | str) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The state an evaluation decides, before it is put into words."""
+
+    state: State
+    changed: bool
+    value: float | None  # newest evaluated real value
+    evaluated: tuple[_Slot, ...]
+
+
+def decide(spec: AlarmSpec, points: Iterable[Datapoint], now: float, previous: State | str) -> Decision:
     """One evaluation of an alarm at ``now`` given its datapoints (one per period start)."""
     previous = State(previous)
     evaluated = _evaluated(spec, _slots(spec, points, now))
@@ -218,9 +228,19 @@ def evaluate(spec: AlarmSpec, points: Iterable[Datapoint], now: float, previous:
         state = previous
     else:
         state = _decide(spec, evaluated, previous)
-    reason = _reason(spec, evaluated, state)
-    data = _reason_data(spec, evaluated, now)
-    return Outcome(state, reason, data, state != previous, newest)
+    return Decision(state, state != previous, newest, tuple(evaluated))
+
+
+def explain(spec: AlarmSpec, decision: Decision, now: float) -> tuple[str, str]:
+    """StateReason and StateReasonData of a decision."""
+    return _reason(spec, decision.evaluated, decision.state), _reason_data(spec, decision.evaluated, now)
+
+
+def evaluate(spec: AlarmSpec, points: Iterable[Datapoint], now: float, previous: State | str) -> Outcome:
+    """:func:`decide` and :func:`explain` in one."""
+    d = decide(spec, points, now, previous)
+    reason, data = explain(spec, d, now)
+    return Outcome(d.state, reason, data, d.changed, d.value)
 
 
 # -- StateReason / StateReasonData ---------------------------------------------------------

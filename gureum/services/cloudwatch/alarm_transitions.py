@@ -127,9 +127,12 @@ def notification(scope: Scope, alarm: dict[str, Any], previous: str, now: float)
 def action_payload(
     scope: Scope, doc: dict[str, Any], action: str, previous: str, now: float, *, repeat: bool
 ) -> dict[str, Any]:
-    """What ``cloudwatch.alarm_action`` subscribers get for one action ARN."""
+    """What ``cloudwatch.alarm_action`` subscribers get for one action ARN.
+
+    ``message`` (the SNS notification) is there for actions other than Auto Scaling.
+    """
     alarm = doc["alarm"]
-    return {
+    payload = {
         "arn": action,
         "alarm": alarm["AlarmName"],
         "alarmArn": alarm["AlarmArn"],
@@ -145,8 +148,10 @@ def action_payload(
         "comparison": alarm.get("ComparisonOperator"),
         "timestamp": now,
         "repeat": repeat,
-        "message": notification(scope, alarm, previous, now),
     }
+    if not is_autoscaling(action):
+        payload["message"] = notification(scope, alarm, previous, now)
+    return payload
 
 
 def _dispatch(
