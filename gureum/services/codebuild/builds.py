@@ -142,6 +142,7 @@ def create_build(
             "artifacts": artifacts,
             "artifactTarget": artifact_target,
             "session": None,
+            "started": False,
         },
     }
     if version:

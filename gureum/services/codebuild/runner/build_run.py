@@ -196,6 +196,7 @@ class BuildRun:
             doc["phases"].append({"phaseType": str(nxt), "startTime": now})
             doc["currentPhase"] = str(nxt)
             doc["_run"]["session"] = None
+            doc["_run"]["started"] = False
             if nxt is Phase.COMPLETED:
                 doc["buildStatus"] = str(build_status(p.get("phaseStatus") for p in doc["phases"]))
                 doc["endTime"] = now
@@ -255,7 +256,8 @@ class BuildRun:
         result_file = self.ws.tmp / f"{phase}.result"
         remaining = self.deadline(doc) - self.app.clock.now()
         end = None
-        if doc["_run"].get("session") == str(phase):  # started before a restart: adopt or read its result
+        if doc["_run"].get("session") == str(phase) and doc["_run"].get("started"):
+            # Started before a restart: adopt the running shell, or read what it left.
             states = await driver.list({OWNER_LABEL: doc["arn"]})
             adopt = next((s.id for s in states if s.labels.get(PHASE_LABEL) == str(phase) and s.running), None)
             if adopt is not None:
@@ -263,10 +265,13 @@ class BuildRun:
             elif not result_file.exists():
                 return Status.FAULT, context("INTERNAL_ERROR", f"the {phase} container went away while Gureum was down")
         else:
+            await self.remove_containers(driver, str(phase))  # one created but never started
             result_file.unlink(missing_ok=True)
-            self.update(session=str(phase))
+            self.update(session=str(phase), started=False)
             container = self.container_spec(driver.name, phase, doc, spec, pspec)
-            end = await run_session(self.app, driver, container, self.log, self.stop, remaining)
+            end = await run_session(
+                self.app, driver, container, self.log, self.stop, remaining, on_start=lambda: self.update(started=True)
+            )
         self.carry_env(phase)
         if end is not None and end.how == STOPPED:
             return Status.STOPPED, context("BUILD_STOPPED", "Build was stopped by StopBuild")
@@ -295,6 +300,15 @@ class BuildRun:
             labels={BUILD_LABEL: self.build_id, PHASE_LABEL: str(phase)},
             mounts=(Mount(str(self.ws.root), CONTAINER_ROOT),) if docker else (),
         )
+
+    async def remove_containers(self, driver: Any, phase: str | None = None) -> None:
+        """Remove this build's containers (of one phase, if given)."""
+        try:
+            for state in await driver.list({BUILD_LABEL: self.build_id}):
+                if phase is None or state.labels.get(PHASE_LABEL) == phase:
+                    await driver.remove(state.id, force=True)
+        except DriverError as exc:
+            log.info("build %s: removing its containers failed: %s", self.build_id, exc)
 
     def carry_env(self, phase: Phase) -> None:
         """Hand the session's variables and directory to the next phase's session."""
@@ -335,12 +349,7 @@ class BuildRun:
             env = self.carried_env()
             exported = [{"name": n, "value": env[n]} for n in spec.exported_variables if n in env]
             self.update(top_exportedEnvironmentVariables=exported, top_reportArns=self.record_reports(doc, spec))
-        try:
-            driver = await self.app.get_runtime()
-            for state in await driver.list({BUILD_LABEL: self.build_id}):
-                await driver.remove(state.id, force=True)
-        except DriverError as exc:
-            log.info("build %s: removing its containers failed: %s", self.build_id, exc)
+        await self.remove_containers(await self.app.get_runtime())
         await asyncio.to_thread(self.ws.remove)
         return Status.SUCCEEDED, []
 

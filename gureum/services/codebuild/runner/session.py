@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +47,13 @@ async def run_session(
     stop: asyncio.Event,
     timeout: float,
     adopt: str | None = None,
+    on_start: Callable[[], object] | None = None,
 ) -> SessionEnd:
-    """Run (or adopt) one phase container until it ends, is stopped, or times out."""
+    """Run (or adopt) one phase container until it ends, is stopped, or times out.
+
+    ``on_start`` is called once the container started (the caller records
+    that, so a restart knows whether to adopt or to start afresh).
+    """
     if adopt is None:
         assert spec is not None
         cid = await driver.create(spec)
@@ -57,6 +63,8 @@ async def run_session(
     try:
         if adopt is None:
             await driver.start(cid)
+            if on_start is not None:
+                on_start()
         return await _watch(app, driver, cid, log_to, stop, timeout, since)
     finally:
         with contextlib.suppress(DriverError):
