@@ -136,3 +136,28 @@ def test_public_invoke_and_code_download(tmp_path: Path) -> None:
         assert public.code_response(lam.app, HttpRequest("GET", "/_gureum/health", headers=Headers())) is None
 
     run_with_app(tmp_path, body)
+
+
+def test_a_cancelled_invocation_does_not_return_its_worker_to_the_pool(tmp_path: Path) -> None:
+    from gureum.services.lambda_ import public
+    from gureum.services.lambda_.state import state
+
+    async def body(lam: Lambda) -> None:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("app.py", "import os, time\ndef handler(e, c):\n    time.sleep(e.get('s', 0))\n    return os.getpid()\n")
+        await lam.call("CreateFunction", FunctionName="fn", Runtime="python3.12", Handler="app.handler",
+                       Role="arn:aws:iam::000000000000:role/r", Code={"ZipFile": buf.getvalue()}, Timeout=30)
+        first = json.loads((await public.invoke(lam.app, SCOPE, "fn", b"{}"))[1])
+        task = asyncio.ensure_future(public.invoke(lam.app, SCOPE, "fn", b'{"s": 20}'))
+        pools = state(lam.app).pools
+        while not any(p.busy for p in pools.pools.values()):
+            await asyncio.sleep(0.01)  # noqa: TID251 - until the slow invocation holds the worker
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not any(p.idle or p.busy for p in pools.pools.values())
+        second = json.loads((await public.invoke(lam.app, SCOPE, "fn", b"{}"))[1])
+        assert second != first  # a fresh worker, not the one left mid-invocation
+
+    run_with_app(tmp_path, body)

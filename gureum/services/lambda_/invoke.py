@@ -163,9 +163,12 @@ async def run(
         "scale": getattr(app.clock, "time_scale", 1.0), "arn": target.invoked_arn,
         "client_context": client_context,
     }
+    outcome: Outcome | None = None
     try:
         outcome = await worker.invoke(message, timeout)
     finally:
+        if outcome is None:  # cancelled or failed half-way: its socket may hold a stale answer
+            worker.kill()
         pool.release(worker, app.clock.monotonic())
     coldstart = telemetry.ColdStart(worker.init_ms or 0.0, worker.init_lines, cfg["Runtime"]) if cold else None
     lines = telemetry.invocation_lines(rid, target.version, outcome, cfg["MemorySize"], start_ms, _ms(app), coldstart)

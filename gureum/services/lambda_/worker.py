@@ -91,11 +91,12 @@ class Worker:
         self._groups: dict[str, list[Line]] = {}
         self._changed = asyncio.Event()
         self._eof = False
+        self._killed = False
         self._pump: asyncio.Task[None] | None = None
 
     @property
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None and not self._eof
+        return self.proc is not None and self.proc.returncode is None and not self._eof and not self._killed
 
     # -- start ----------------------------------------------------------------------
 
@@ -185,6 +186,7 @@ class Worker:
     # -- stopping -------------------------------------------------------------------
 
     def kill(self) -> None:
+        self._killed = True
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
