@@ -127,12 +127,12 @@ def test_service_gureum_does_not_run_answers_501(server: Server, client: Any) ->
 # Operations in the model that Gureum did not implement when this was written,
 # with valid input; the test uses the first one still unimplemented.
 UNIMPLEMENTED: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "sts": [("GetSessionToken", {}), ("DecodeAuthorizationMessage", {"EncodedMessage": "x"})],
-    "logs": [("DescribeDestinations", {}), ("DescribeQueryDefinitions", {}), ("CreateExportTask", {"logGroupName": "g", "fromTime": 1, "to": 2, "destination": "b"})],
-    "ec2": [("DescribeCapacityReservations", {}), ("DescribeHosts", {})],
-    "s3": [("ListBucketAnalyticsConfigurations", {"Bucket": "gw-bucket"}), ("GetBucketAccelerateConfiguration", {"Bucket": "gw-bucket"})],
-    "lambda": [("ListCodeSigningConfigs", {}), ("GetAccountSettings", {})],
-    "cloudwatch": [("ListDashboards", {}), ("DescribeAnomalyDetectors", {})],
+    "sts": [("GetSessionToken", {}), ("DecodeAuthorizationMessage", {"EncodedMessage": "x"}), ("GetAccessKeyInfo", {"AccessKeyId": "AKIAIOSFODNN7EXAMPLE"})],
+    "logs": [("DescribeDestinations", {}), ("DescribeQueryDefinitions", {}), ("DescribeExportTasks", {})],
+    "ec2": [("DescribeCapacityReservations", {}), ("DescribeHosts", {}), ("DescribeFleets", {})],
+    "s3": [("ListBucketAnalyticsConfigurations", {"Bucket": "gw-bucket"}), ("GetBucketAccelerateConfiguration", {"Bucket": "gw-bucket"}), ("ListBucketInventoryConfigurations", {"Bucket": "gw-bucket"})],
+    "lambda": [("ListCodeSigningConfigs", {}), ("GetAccountSettings", {}), ("ListLayers", {})],
+    "cloudwatch": [("ListDashboards", {}), ("DescribeAnomalyDetectors", {}), ("DescribeInsightRules", {})],
 }
 
 
