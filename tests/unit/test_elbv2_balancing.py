@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gureum.services.elbv2.balancing import (
@@ -43,7 +43,8 @@ def test_zero_weight_gets_nothing() -> None:
     assert rr.pick({"a": 0}) is None
 
 
-@given(st.dictionaries(st.sampled_from("abcde"), st.integers(0, 999), min_size=1), st.integers(1, 3))
+@settings(deadline=None, max_examples=60)
+@given(st.dictionaries(st.sampled_from("abcde"), st.integers(0, 300), min_size=1), st.integers(1, 3))
 def test_weighted_counts_stay_within_one_of_the_exact_share(weights: dict[str, int], cycles: int) -> None:
     total = sum(weights.values())
     rr = RoundRobin()
