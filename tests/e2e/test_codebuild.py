@@ -429,3 +429,17 @@ def test_workspace_lives_under_the_data_dir(aws: Callable[[str], Any], cb_server
     expected = Path(cb_server.data_dir).resolve() / "codebuild" / build["id"].split(":", 1)[1] / "src"
     assert f"src={expected}" in text
     assert "buildspec.yml" in text  # the unpacked source is the working directory
+
+
+def test_source_version_picks_an_s3_object_version(aws: Callable[[str], Any]) -> None:
+    cb, s3, logs = aws("codebuild"), aws("s3"), aws("logs")
+    spec = "version: 0.2\nphases:\n  build:\n    commands:\n      - cat version.txt\n      - echo resolved=$CODEBUILD_RESOLVED_SOURCE_VERSION\n"
+    name = new_project(aws, spec, {"version.txt": "first\n"})
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=name, Key="src/app.zip", Body=zip_of({"buildspec.yml": spec, "version.txt": "one\n"}))["VersionId"]
+    s3.put_object(Bucket=name, Key="src/app.zip", Body=zip_of({"buildspec.yml": spec, "version.txt": "two\n"}))
+    latest = wait_build(cb, cb.start_build(projectName=name)["build"]["id"])
+    pinned = wait_build(cb, cb.start_build(projectName=name, sourceVersion=v1)["build"]["id"])
+    assert "two" in log_lines(logs, latest) and "one" in log_lines(logs, pinned)
+    assert pinned["sourceVersion"] == v1 and pinned["resolvedSourceVersion"] == v1
+    assert f"resolved={v1}" in log_lines(logs, pinned)

@@ -114,3 +114,21 @@ def test_pipeline_build_from_a_zip_path_to_a_pipeline_artifact(tmp_path: Path) -
             await app.stop()
 
     asyncio.run(scenario())
+
+
+def test_list_projects_pages_by_100(tmp_path: Path) -> None:
+    app = App(Settings(data_dir=str(tmp_path / "data"), runtime="process"))
+    env = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"}
+    for i in range(105):
+        call(
+            app, "codebuild", "CreateProject", name=f"proj-{i:03d}", source={"type": "NO_SOURCE", "buildspec": "version: 0.2\n"},
+            artifacts={"type": "NO_ARTIFACTS"}, environment=env, serviceRole="arn:aws:iam::000000000000:role/x",
+        )  # fmt: skip
+    first = call(app, "codebuild", "ListProjects", sortBy="NAME", sortOrder="DESCENDING")
+    assert len(first["projects"]) == 100 and first["projects"][0] == "proj-104"
+    rest = call(app, "codebuild", "ListProjects", sortBy="NAME", sortOrder="DESCENDING", nextToken=first["nextToken"])
+    assert rest["projects"] == ["proj-004", "proj-003", "proj-002", "proj-001", "proj-000"] and "nextToken" not in rest
+    with pytest.raises(ServiceError) as info:
+        call(app, "codebuild", "ListProjects", nextToken="garbage")
+    assert info.value.code == "InvalidInputException"
+    app.store.close()
