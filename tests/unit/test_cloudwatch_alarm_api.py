@@ -431,3 +431,36 @@ def test_tags(call: Call) -> None:
     assert call("ListTagsForResource", ResourceARN=arn)["Tags"] == [{"Key": "b", "Value": "2"}]
     missing = arn.replace(":alarm:t", ":alarm:none")
     assert error(lambda: call("ListTagsForResource", ResourceARN=missing)).code == "ResourceNotFoundException"
+
+
+def test_high_resolution_alarm_evaluates_every_period(app: App, call: Call) -> None:
+    alarm(call, "fast", Period=10, EvaluationPeriods=2, Statistic="Maximum")
+    start = app.clock.now()
+    for i in range(1, 7):  # high-resolution data every 10 s, breaching from the 3rd on
+        call("PutMetricData", Namespace="App", MetricData=[{
+            "MetricName": "CPU", "Value": 95.0 if i >= 3 else 5.0, "StorageResolution": 1,
+            "Timestamp": datetime.fromtimestamp(start - 70 + i * 10, UTC)}])
+    assert tick(app) == 1
+    a = describe(call, "fast")
+    assert a["StateValue"] == "ALARM" and json.loads(a["StateReasonData"])["period"] == 10
+    advance(app, 10)
+    assert tick(app) == 1  # a 10-second alarm is evaluated every 10 seconds
+    assert tick(app) == 0
+
+
+def test_public_functions_for_other_services(app: App, actions: list[dict[str, Any]]) -> None:
+    from gureum.core.store import Scope
+    from gureum.services.cloudwatch import alarms
+
+    scope = Scope(ACCOUNT, "eu-west-1")
+    alarms.put_metric_alarm(app, scope, AlarmName="TargetTracking-web-AlarmHigh-1", Namespace="AWS/EC2",
+                            MetricName="CPUUtilization", Statistic="Average", Period=60, EvaluationPeriods=3,
+                            Threshold=50.0, ComparisonOperator="GreaterThanThreshold", AlarmActions=[ASG])
+    got = alarms.alarm(app, scope, "TargetTracking-web-AlarmHigh-1")
+    assert got is not None and got["StateValue"] == "INSUFFICIENT_DATA"
+    assert got["AlarmArn"] == f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:TargetTracking-web-AlarmHigh-1"
+    alarms.call(app, scope, "SetAlarmState", AlarmName="TargetTracking-web-AlarmHigh-1", StateValue="ALARM",
+                StateReason="test")
+    assert actions[-1]["region"] == "eu-west-1" and "message" not in actions[-1]
+    alarms.delete_alarms(app, scope, ["TargetTracking-web-AlarmHigh-1"])
+    assert alarms.alarm(app, scope, "TargetTracking-web-AlarmHigh-1") is None
