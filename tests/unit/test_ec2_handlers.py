@@ -298,3 +298,29 @@ def test_public_functions(app: App) -> None:
     assert got["Reservations"][0]["RequesterId"] == "asg"
     changes = public.terminate(app, SCOPE, ids)
     assert [c["CurrentState"]["Name"] for c in changes] == ["shutting-down", "shutting-down"]
+
+
+def test_addresses_in_use_on_the_host_are_skipped(app: App) -> None:
+    import socket
+
+    from gureum.services.ec2 import address_probe
+
+    allocator = AddressAllocator(app.store)
+    squatter, everywhere = socket.socket(), socket.socket()
+    try:
+        squatter.bind(("127.0.1.2", 0))  # another program on the first address the range hands out
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        everywhere.bind(("0.0.0.0", 0))  # a wildcard listener is busy everywhere: not counted
+        everywhere.listen()
+        wild = everywhere.getsockname()[1]
+        ip = address_probe.lease(allocator, "owner-1", (port, wild), NOW)
+        assert ip == "127.0.1.3"
+        assert allocator.owner_of("127.0.1.2") == address_probe.BUSY_OWNER
+        squatter.close()
+        assert address_probe.lease(allocator, "owner-2", (port,), NOW + 10) == "127.0.1.4"  # still marked
+        assert address_probe.lease(allocator, "owner-3", (port,), NOW + address_probe.BUSY_TTL + 11) == "127.0.1.5"
+        assert allocator.owner_of("127.0.1.2") is None  # the old mark is gone: .2 comes back round
+    finally:
+        squatter.close()
+        everywhere.close()

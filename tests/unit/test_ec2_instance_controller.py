@@ -284,3 +284,72 @@ def test_an_intent_that_arrives_mid_pass_is_not_overwritten(app: App) -> None:
     assert d["State"]["Name"] == "terminated"
     assert d["StateReason"]["Code"] == "Client.UserInitiatedShutdown"
     assert drv.states == {}  # the container made meanwhile was removed, not left running
+
+
+class PortsTakenDriver(FakeDriver):
+    """The engine refuses the ports of the first ``refusals`` starts (another Gureum holds them)."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def start(self, cid: str) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            self.calls.append(("start-refused", cid))
+            from gureum.runtime.base import DriverError
+
+            raise DriverError("driver failed programming external connectivity: Bind for 127.0.1.2:80 failed: "
+                              "port is already allocated")
+        await super().start(cid)
+
+    async def commit(self, cid: str, image: str) -> str:
+        self.calls.append(("commit", cid, image))
+        self.images.add(image)
+        return "sha256:1"
+
+    async def remove_image(self, image: str) -> None:
+        self.calls.append(("remove_image", image))
+
+
+def test_an_address_taken_elsewhere_moves_the_instance(app: App) -> None:
+    from gureum.services.ec2 import address_probe
+
+    drv = PortsTakenDriver(refusals=1)
+    key, iid = launch(app)
+    old_ip = doc(app, iid)["PrivateIpAddress"]
+    reconcile(controller(app, drv), key)
+    d = doc(app, iid)
+    assert d["State"]["Name"] == "running" and d["PrivateIpAddress"] != old_ip
+    assert d["PrivateDnsName"] == f"ip-{d['PrivateIpAddress'].replace('.', '-')}.ec2.internal"
+    assert [c[0] for c in drv.calls] == ["create", "start-refused", "remove", "create", "start"]
+    leases = AddressAllocator(app.store).leases()
+    assert leases[old_ip] == address_probe.BUSY_OWNER and leases[d["PrivateIpAddress"]] == d["_arn"]
+    assert drv.specs[d["_cid"]].ip == d["PrivateIpAddress"]
+
+
+def test_a_stopped_instance_keeps_its_files_when_it_moves(app: App) -> None:
+    drv = PortsTakenDriver(refusals=0)
+    key, iid = launch(app)
+    ctl = controller(app, drv)
+    reconcile(ctl, key)
+    call(app, "StopInstances", InstanceIds=[iid])
+    reconcile(ctl, key)
+    drv.refusals = 1  # meanwhile someone else published its address
+    call(app, "StartInstances", InstanceIds=[iid])
+    drv.calls.clear()
+    reconcile(ctl, key)
+    disk = f"gureum/ec2-disk:{iid}"
+    assert drv.calls[:3] == [("start-refused", "c1"), ("commit", "c1", disk), ("remove", "c1")]
+    assert state(app, iid) == "running" and drv.specs[doc(app, iid)["_cid"]].image == disk
+    call(app, "TerminateInstances", InstanceIds=[iid])
+    reconcile(ctl, key)
+    assert drv.calls[-1] == ("remove_image", disk)
+
+
+def test_refused_too_often_fails_the_launch(app: App) -> None:
+    drv = PortsTakenDriver(refusals=10)
+    key, iid = launch(app)
+    reconcile(controller(app, drv), key)
+    d = doc(app, iid)
+    assert d["State"]["Name"] == "terminated" and "port is already allocated" in d["StateReason"]["Message"]

@@ -19,6 +19,12 @@ Idempotent and restart-safe:
 * on its first pass the controller removes containers of this data dir
   labelled ``gureum.service=ec2`` whose instance is gone or terminated.
 
+Addresses: when the engine refuses to publish the instance's ports because
+another Gureum's container holds its address (Docker's "port is already
+allocated"), the instance moves to a new address before it runs (at most
+:data:`MAX_READDRESS` times); a booted instance's files are carried over by
+committing its container to ``gureum/ec2-disk:<id>`` (removed at termination).
+
 Container events (die, start) from the driver wake the instance at once;
 a resync every :data:`RESYNC` seconds catches the rest, and forgets
 terminated instances after :data:`TERMINATED_RETENTION` (AWS shows them
@@ -35,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from gureum.core.errors import TemporaryError
 from gureum.core.runner import Requeue
 from gureum.core.store import Scope
-from gureum.runtime.addresses import AddressAllocator
+from gureum.runtime.addresses import AddressAllocator, AddressesExhausted
 from gureum.runtime.base import (
     Conflict,
     DriverError,
@@ -43,13 +49,13 @@ from gureum.runtime.base import (
     ImageNotFound,
     NotFound,
     RuntimeDriver,
-    StartFailed,
     Status,
 )
-from gureum.services.ec2 import instance_types, tag_store
+from gureum.services.ec2 import address_probe, instance_types, tag_store
 from gureum.services.ec2.instance_runtime import (
     INSTANCE_LABEL,
     KEY_LABEL,
+    PUBLISHED_PORTS,
     SERVICE_LABEL,
     container_spec,
 )
@@ -65,7 +71,13 @@ from gureum.services.ec2.instance_states import (
     wire_state,
 )
 from gureum.services.ec2.instances import publish_state
-from gureum.services.ec2.names import INSTANCE, INSTANCE_CONTROLLER, scoped_key, split_scoped_key
+from gureum.services.ec2.names import (
+    INSTANCE,
+    INSTANCE_CONTROLLER,
+    private_dns_name,
+    scoped_key,
+    split_scoped_key,
+)
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -77,9 +89,15 @@ RESYNC = 5.0
 MAX_STEPS = 8
 STOP_TIMEOUT = 10.0
 TERMINATED_RETENTION = 3600.0
+RECHECK_WINDOW = 5.0
 TRANSITIONAL = (State.PENDING, State.STOPPING, State.SHUTTING_DOWN)
 # What the controller owns in a document; kept even when a handler moved the state meanwhile.
-_OWN_FIELDS = ("_cid", "_rebooted", "_bootedAt", "_launchError")
+_OWN_FIELDS = ("_cid", "_rebooted", "_bootedAt", "_launchError", "_readdressed", "_dockerImage", "_diskImage",
+               "PrivateIpAddress", "PrivateDnsName")
+# How the engine says another container holds the address's ports.
+_ADDRESS_TAKEN = ("port is already allocated", "address already in use")
+MAX_READDRESS = 3
+DISK_REPOSITORY = "gureum/ec2-disk"  # an instance's files, carried to a container on a new address
 
 
 class InstanceController:
@@ -137,12 +155,12 @@ class InstanceController:
             raise TemporaryError(f"no runtime for EC2 instances: {exc}", delay=5.0) from exc
         self._ensure_watch()
         await self._sweep(driver)
-        state = State.TERMINATED
+        state, since = State.TERMINATED, 0.0
         for _ in range(MAX_STEPS):
             doc = self.app.store.get(INSTANCE, scope, iid)
             if doc is None:
                 return None
-            state, gen = State(doc["State"]["Name"]), doc.get("_gen", 0)
+            state, gen, since = State(doc["State"]["Name"]), doc.get("_gen", 0), float(doc.get("_since") or 0)
             obs = await self._observe(driver, doc)
             plan = decide(state, obs, reboot_pending=int(doc.get("_reboot", 0)) > int(doc.get("_rebooted", 0)),
                           terminate_on_shutdown=doc.get("_shutdownBehavior") == "terminate")
@@ -154,8 +172,18 @@ class InstanceController:
                 self._set_state(doc, plan)
             if self._save(scope, iid, doc, gen) and plan.state is not None and plan.state is not state:
                 publish_state(self.app, scope, iid, plan.state.value, state.value)
-                state = plan.state
-        return Requeue(1.0) if state in TRANSITIONAL else None
+                state, since = plan.state, self.app.clock.now()
+        if state in TRANSITIONAL:
+            return Requeue(1.0)
+        if state is State.STOPPED and self.app.clock.now() - since < RECHECK_WINDOW and self._on_its_own(scope, iid):
+            # The container stopped on its own a moment ago: one on its way out (docker rm -f)
+            # sends no event when it is finally gone, so look again soon, not at the next resync.
+            return Requeue(1.0)
+        return None
+
+    def _on_its_own(self, scope: Scope, iid: str) -> bool:
+        doc = self.app.store.get(INSTANCE, scope, iid) or {}
+        return (doc.get("StateReason") or {}).get("Code") != Reason.USER_SHUTDOWN.value
 
     async def _observe(self, driver: RuntimeDriver, doc: Doc) -> Observed:
         error = str(doc.get("_launchError") or "")
@@ -224,6 +252,7 @@ class InstanceController:
                 await self._remove(driver, doc)
             elif action is Action.RELEASE_ADDRESS:
                 self.addresses.release_owner(doc["_arn"])
+                await self._drop_disk(driver, doc)
             if doc.get("_launchError"):
                 return
 
@@ -254,8 +283,36 @@ class InstanceController:
             await driver.start(cid)
         except Conflict:
             pass  # running already
-        except (StartFailed, NotFound) as exc:
+        except DriverError as exc:  # StartFailed, NotFound, or the engine refusing the ports
+            if any(words in str(exc) for words in _ADDRESS_TAKEN) and await self._readdress(driver, doc):
+                return
             doc["_launchError"] = str(exc)
+
+    async def _readdress(self, driver: RuntimeDriver, doc: Doc) -> bool:
+        """Another Gureum's container holds the instance's address: move to a new one (a few times)."""
+        tries = int(doc.get("_readdressed", 0))
+        if tries >= MAX_READDRESS:
+            return False
+        now = self.app.clock.now()
+        old = doc["PrivateIpAddress"]
+        if doc.get("_bootedAt") and doc.get("_cid"):  # it has a disk to keep: carry it over
+            disk = f"{DISK_REPOSITORY}:{doc['InstanceId']}"
+            try:
+                await driver.commit(doc["_cid"], disk)
+            except DriverError:
+                return False
+            doc["_dockerImage"] = doc["_diskImage"] = disk
+        await self._remove(driver, doc)
+        address_probe.mark_busy(self.addresses, old, now)
+        try:
+            ip = address_probe.lease(self.addresses, doc["_arn"], PUBLISHED_PORTS, now)
+        except AddressesExhausted:
+            return False
+        region = doc["_arn"].split(":")[3]
+        log.info("instance %s: %s is taken outside this data dir; moving to %s", doc["InstanceId"], old, ip)
+        doc.update(PrivateIpAddress=ip, PrivateDnsName=private_dns_name(ip, region), _readdressed=tries + 1)
+        doc.pop("_cid", None)
+        return True
 
     async def _stop(self, driver: RuntimeDriver, doc: Doc) -> None:
         cid = doc.get("_cid")
@@ -275,6 +332,13 @@ class InstanceController:
             await driver.remove(cid, force=True)
         except NotFound:
             pass
+
+    async def _drop_disk(self, driver: RuntimeDriver, doc: Doc) -> None:
+        if doc.get("_diskImage"):
+            try:
+                await driver.remove_image(doc["_diskImage"])
+            except DriverError as exc:
+                log.info("could not remove %s: %s", doc["_diskImage"], exc)
 
     async def _sweep(self, driver: RuntimeDriver) -> None:
         """Once: remove EC2 containers whose instance is gone or terminated (orphans of a crash)."""

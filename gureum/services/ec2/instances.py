@@ -24,7 +24,16 @@ from gureum.core.ids import prefixed_id
 from gureum.core.store import Scope
 from gureum.runtime.addresses import AddressAllocator, AddressesExhausted
 from gureum.services.api import RequestContext
-from gureum.services.ec2 import errors, filters, instance_states, instance_views, paging, tag_store
+from gureum.services.ec2 import (
+    address_probe,
+    errors,
+    filters,
+    instance_states,
+    instance_views,
+    paging,
+    tag_store,
+)
+from gureum.services.ec2.instance_runtime import PUBLISHED_PORTS
 from gureum.services.ec2.instance_specs import LaunchSpec, build_spec, new_instance
 from gureum.services.ec2.instance_states import (
     Reason,
@@ -81,7 +90,7 @@ def _write_instances(app: App, scope: Scope, spec: LaunchSpec) -> list[Doc]:
             instance_id = prefixed_id("i")
             doc = new_instance(spec, scope, instance_id, reservation, index, "0.0.0.0", now)
             try:
-                ip = allocator.allocate(doc["_arn"])
+                ip = address_probe.lease(allocator, doc["_arn"], PUBLISHED_PORTS, now)
             except AddressesExhausted:
                 if index >= spec.min_count:
                     break
