@@ -1,4 +1,4 @@
-"""A build survives ``kill -9`` of Gureum: the restarted server adopts the running phase."""
+"""A build survives a restart of Gureum (``kill -9`` or a graceful stop): the next server adopts the running phase."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def log_text(logs: object, build_id: str) -> str:
     return "\n".join(e["message"] for e in events)
 
 
-def test_a_build_in_progress_resumes_after_kill_9(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["kill -9", "graceful stop"])
+def test_a_build_in_progress_resumes_after_a_restart(tmp_path: Path, how: str) -> None:
     data = tmp_path / "data"
     first = start_server(data, "--runtime", "process")
     try:
@@ -69,8 +70,11 @@ def test_a_build_in_progress_resumes_after_kill_9(tmp_path: Path) -> None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:
-        first.proc.kill()
-        first.proc.wait(10)
+        if how == "kill -9":
+            first.proc.kill()
+            first.proc.wait(10)
+        else:
+            stop_server(first)
     second = start_server(data, "--runtime", "process")
     try:
         _, cb, logs = clients(second.endpoint)

@@ -4,7 +4,8 @@
 previous Gureum started), ships its output to the build log line by line as
 it arrives, and races its end against the build's stop signal and its
 deadline.  A stop or a timeout kills the container; whatever ended it, the
-container is removed afterwards.  The caller reads the phase's result file
+container is removed afterwards — except when Gureum itself is stopping (the
+task is cancelled): then the shell runs on and the next Gureum adopts it.  The caller reads the phase's result file
 to know how the commands went (:mod:`.script`).
 """
 
@@ -65,10 +66,16 @@ async def run_session(
             await driver.start(cid)
             if on_start is not None:
                 on_start()
-        return await _watch(app, driver, cid, log_to, stop, timeout, since)
-    finally:
+        end = await _watch(app, driver, cid, log_to, stop, timeout, since)
+    except asyncio.CancelledError:
+        raise  # Gureum is stopping: the shell runs on, and the next Gureum adopts it
+    except BaseException:
         with contextlib.suppress(DriverError):
             await driver.remove(cid, force=True)
+        raise
+    with contextlib.suppress(DriverError):
+        await driver.remove(cid, force=True)
+    return end
 
 
 async def _watch(
