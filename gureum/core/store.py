@@ -19,6 +19,7 @@ see; SQLite is one backend of it.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -61,11 +62,11 @@ class Store(Protocol):
         prefix: str = "",
         start_after: str = "",
         limit: int | None = None,
-    ) -> list[tuple[str, Doc]]: ...
+    ) -> builtins.list[tuple[str, Doc]]: ...
     def count(self, kind: str, scope: Scope | None = None, prefix: str = "") -> int: ...
-    def list_scopes(self, kind: str) -> list[Scope]: ...
+    def list_scopes(self, kind: str) -> builtins.list[Scope]: ...
     def transaction(self) -> Any: ...
-    def append(self, kind: str, scope: Scope, key: str, items: Sequence[tuple[float, Doc]]) -> list[int]: ...
+    def append(self, kind: str, scope: Scope, key: str, items: Sequence[tuple[float, Doc]]) -> builtins.list[int]: ...
     def series(
         self,
         kind: str,
@@ -77,8 +78,8 @@ class Store(Protocol):
         before_seq: int | None = None,
         limit: int | None = None,
         newest_first: bool = False,
-    ) -> list[Record]: ...
-    def series_keys(self, kind: str, scope: Scope, prefix: str = "") -> list[str]: ...
+    ) -> builtins.list[Record]: ...
+    def series_keys(self, kind: str, scope: Scope, prefix: str = "") -> builtins.list[str]: ...
     def trim_series(self, kind: str, scope: Scope, key: str, before: float) -> int: ...
     def drop_series(self, kind: str, scope: Scope, key: str) -> int: ...
     def reset(self) -> None: ...
@@ -181,9 +182,9 @@ class SqliteStore:
         prefix: str = "",
         start_after: str = "",
         limit: int | None = None,
-    ) -> list[tuple[str, Doc]]:
+    ) -> builtins.list[tuple[str, Doc]]:
         sql = "SELECT key, body FROM docs WHERE kind=?"
-        args: list[Any] = [kind]
+        args: builtins.list[Any] = [kind]
         if scope is not None:
             sql += " AND account=? AND region=?"
             args += [scope.account, scope.region]
@@ -203,7 +204,7 @@ class SqliteStore:
 
     def count(self, kind: str, scope: Scope | None = None, prefix: str = "") -> int:
         sql = "SELECT COUNT(*) FROM docs WHERE kind=?"
-        args: list[Any] = [kind]
+        args: builtins.list[Any] = [kind]
         if scope is not None:
             sql += " AND account=? AND region=?"
             args += [scope.account, scope.region]
@@ -213,7 +214,7 @@ class SqliteStore:
         with self._lock:
             return int(self._db.execute(sql, args).fetchone()[0])
 
-    def list_scopes(self, kind: str) -> list[Scope]:
+    def list_scopes(self, kind: str) -> builtins.list[Scope]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT DISTINCT account, region FROM docs WHERE kind=?", (kind,)
@@ -224,8 +225,8 @@ class SqliteStore:
 
     def append(
         self, kind: str, scope: Scope, key: str, items: Sequence[tuple[float, Doc]]
-    ) -> list[int]:
-        seqs: list[int] = []
+    ) -> builtins.list[int]:
+        seqs: builtins.list[int] = []
         with self.transaction():
             for ts, doc in items:
                 cur = self._db.execute(
@@ -246,14 +247,14 @@ class SqliteStore:
         before_seq: int | None = None,
         limit: int | None = None,
         newest_first: bool = False,
-    ) -> list[Record]:
+    ) -> builtins.list[Record]:
         """Records of one series with ``start <= ts < end``, ordered by (ts, seq).
 
         ``after_seq``/``before_seq`` page through records in that order: they
         select records strictly after/before the record with that seq.
         """
         sql = "SELECT seq, ts, body FROM series WHERE kind=? AND account=? AND region=? AND key=?"
-        args: list[Any] = [kind, scope.account, scope.region, key]
+        args: builtins.list[Any] = [kind, scope.account, scope.region, key]
         if start is not None:
             sql += " AND ts >= ?"
             args.append(start)
@@ -277,9 +278,9 @@ class SqliteStore:
             rows = self._db.execute(sql, args).fetchall()
         return [Record(int(s), float(t), json.loads(b)) for s, t, b in rows]
 
-    def series_keys(self, kind: str, scope: Scope, prefix: str = "") -> list[str]:
+    def series_keys(self, kind: str, scope: Scope, prefix: str = "") -> builtins.list[str]:
         sql = "SELECT DISTINCT key FROM series WHERE kind=? AND account=? AND region=?"
-        args: list[Any] = [kind, scope.account, scope.region]
+        args: builtins.list[Any] = [kind, scope.account, scope.region]
         if prefix:
             sql += " AND key >= ? AND key < ?"
             args += [prefix, prefix + "\U0010ffff"]

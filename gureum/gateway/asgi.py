@@ -284,6 +284,13 @@ class Gateway:
         if path in ("/_gureum/reset", "/moto-api/reset") and request.method == "POST":
             self.app.reset()
             return _json(200, {"status": "reset"})
+        if path.startswith("/_gureum/lambda/"):
+            # Lambda's Code.Location: the function's zip as stored.
+            from gureum.services.lambda_.public import code_response
+
+            found = code_response(self.app, request)
+            if found is not None:
+                return found
         return _plain_error(404, "NotFound", f"no such Gureum endpoint: {request.method} {request.path}", rid)
 
 
