@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -116,9 +115,7 @@ def busy_hours(minute: float) -> float:
 
 def test_three_days_of_business_hours(app: App) -> None:
     put_alarm(app, "high", AlarmActions=[ASG, SNS], OKActions=[SNS])
-    began = time.perf_counter()
     seen = simulate(app, 3 * 1440, busy_hours, feed=True)
-    elapsed = time.perf_counter() - began
     changes = state_changes(app, "high")
     assert [(old, new) for _, old, new in changes] == [("INSUFFICIENT_DATA", "OK")] + [("OK", "ALARM"), ("ALARM", "OK")] * 3
     for day in range(3):
@@ -133,8 +130,6 @@ def test_three_days_of_business_hours(app: App) -> None:
     assert len(asg) == minutes_in_alarm
     assert sum(1 for p in asg if not p["repeat"]) == 3
     assert all(p["value"] == 90.0 for p in asg)
-    # About 0.5 s on an idle 2-core machine; the bound leaves room for a loaded CI runner.
-    assert elapsed < 6.0, f"3 days of evaluation took {elapsed:.2f}s"
 
 
 def test_metric_that_stops_flowing(app: App) -> None:
