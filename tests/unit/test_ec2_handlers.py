@@ -291,7 +291,12 @@ def test_instance_types_handler(app: App) -> None:
 
 
 def test_public_functions(app: App) -> None:
-    ids = public.run_instances(app, SCOPE, {"ImageId": BUILTIN_AMI, "MinCount": 2, "MaxCount": 2}, requester_id="asg")
+    ids = public.run_instances(app, SCOPE, {"ImageId": BUILTIN_AMI, "MinCount": 2, "MaxCount": 2}, requester_id="asg",
+                               system_tags={"aws:autoscaling:groupName": "web"})
+    got = call(app, "DescribeInstances", Filters=[{"Name": "tag:aws:autoscaling:groupName", "Values": ["web"]}])
+    assert sorted(i["InstanceId"] for r in got["Reservations"] for i in r["Instances"]) == sorted(ids)
+    public.tag(app, SCOPE, ids[:1], {"aws:autoscaling:lifecycle": "InService"})
+    assert {"Key": "aws:autoscaling:lifecycle", "Value": "InService"} in public.describe(app, SCOPE, ids[:1])[0]["Tags"]
     seen = public.describe(app, SCOPE, ids)
     assert [i["InstanceId"] for i in seen] == ids and all(i["State"]["Name"] == "pending" for i in seen)
     got = call(app, "DescribeInstances", Filters=[{"Name": "requester-id", "Values": ["asg"]}])

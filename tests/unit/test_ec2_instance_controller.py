@@ -353,3 +353,33 @@ def test_refused_too_often_fails_the_launch(app: App) -> None:
     reconcile(controller(app, drv), key)
     d = doc(app, iid)
     assert d["State"]["Name"] == "terminated" and "port is already allocated" in d["StateReason"]["Message"]
+
+
+def test_cpu_utilization_reaches_cloudwatch(app: App) -> None:
+    from gureum.runtime.base import Stats
+    from gureum.services.cloudwatch.metrics import read_samples
+    from gureum.services.ec2.metrics import MetricsController, due, utilization
+
+    assert utilization(150.0, vcpus=2, host_cpus=8) == 75.0
+    assert utilization(150.0, vcpus=4, host_cpus=1) == 100.0  # the host's one CPU, fully used
+    assert due(True, None, 0.0) and due(True, 0.0, 60.0) and not due(False, 0.0, 60.0) and due(False, 0.0, 300.0)
+
+    class Busy(FakeDriver):
+        async def stats(self, cid: str) -> Stats:
+            return Stats(cpu_percent=50.0, memory_bytes=1, memory_limit=None, online_cpus=2)
+
+    drv = Busy()
+    key, iid = launch(app, InstanceType="t2.micro", Monitoring={"Enabled": True},
+                      TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "x", "Value": "y"}]}])
+    reconcile(controller(app, drv), key)
+    from gureum.services.ec2 import tag_store
+
+    # aws: tags are reserved for callers of CreateTags; Auto Scaling sets its own through tag_store.
+    tag_store.add(app.store, SCOPE, iid, {"aws:autoscaling:groupName": "web-asg"})
+    sampler = MetricsController(app)
+    asyncio.run(sampler.reconcile("all"))
+    for dims in ((("InstanceId", iid),), (("AutoScalingGroupName", "web-asg"),)):
+        samples = read_samples(app.store, SCOPE, "AWS/EC2", "CPUUtilization", dims, NOW - 120, NOW + 60)
+        assert [s.total for s in samples] == [50.0], dims  # t2.micro: one vCPU at 50 %
+    asyncio.run(sampler.reconcile("all"))  # the same minute: nothing new
+    assert len(read_samples(app.store, SCOPE, "AWS/EC2", "CPUUtilization", (("InstanceId", iid),), NOW - 120, NOW + 60)) == 1

@@ -3,7 +3,9 @@
 * ``ec2.instance`` (:mod:`instance_controller`) makes instances' containers
   real and moves their states;
 * ``ec2.image`` (:mod:`image_controller`) makes AMIs available and removes
-  baked images of deregistered ones.
+  baked images of deregistered ones;
+* ``ec2.metrics`` (:mod:`metrics`) publishes CPUUtilization of running
+  instances to CloudWatch every minute.
 
 Keys carry their scope (``account|region|id``); both controllers resync
 from the store periodically, which is also how they pick up their work
@@ -17,7 +19,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 from gureum.core.runner import Requeue
-from gureum.services.ec2 import image_controller, instance_controller
+from gureum.services.ec2 import image_controller, instance_controller, metrics
 from gureum.services.ec2.names import INSTANCE_CONTROLLER
 
 if TYPE_CHECKING:
@@ -36,6 +38,8 @@ def register(app: App) -> None:
     app.runner.register(INSTANCE_CONTROLLER, reconcile_instance, list_keys=instances.keys,
                         period=instance_controller.RESYNC)
     image_controller.register(app, image_controller.ImageController(app))
+    sampler = metrics.MetricsController(app)
+    app.runner.register(metrics.METRICS_CONTROLLER, sampler.reconcile, list_keys=sampler.keys, period=metrics.PERIOD)
 
 
 def reset(app: App) -> None:

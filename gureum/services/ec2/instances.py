@@ -16,6 +16,7 @@ are plain functions of the app, so other services reach them through
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -67,9 +68,17 @@ def _existing_reservation(app: App, scope: Scope, token: str | None) -> list[Doc
     return [d for _, d in app.store.list(INSTANCE, scope) if d.get("ClientToken") == token]
 
 
-def launch(app: App, scope: Scope, req: dict[str, Any], requester_id: str | None = None) -> list[Doc]:
-    """Record the instances of one RunInstances request; their documents, pending."""
+def launch(app: App, scope: Scope, req: dict[str, Any], requester_id: str | None = None,
+           system_tags: dict[str, str] | None = None) -> list[Doc]:
+    """Record the instances of one RunInstances request; their documents, pending.
+
+    ``system_tags`` (``aws:…`` keys allowed) are what another service puts
+    on the instances it launches, e.g. ``aws:autoscaling:groupName``.
+    """
     spec = build_spec(app.store, scope, req, requester_id)
+    if system_tags:
+        spec = dataclasses.replace(spec, tags={**spec.tags, **tag_store.check(
+            [{"Key": k, "Value": v} for k, v in system_tags.items()], system=True)})
     same = _existing_reservation(app, scope, spec.client_token)
     if same:
         return same  # idempotent retry (ClientToken)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILTIN_AMI", "CODES", "STATE_TOPIC", "State", "describe", "reboot", "run_instances",
-    "start", "stop", "terminate",
+    "start", "stop", "tag", "terminate",
 ]
 
 
@@ -38,10 +38,24 @@ def _ready(app: App) -> None:
     app.service_api("ec2")  # loads EC2 and registers its controllers
 
 
-def run_instances(app: App, scope: Scope, spec: dict[str, Any], requester_id: str | None = None) -> list[str]:
-    """Launch instances like RunInstances; their ids (``requester_id`` shows as RequesterId)."""
+def run_instances(app: App, scope: Scope, spec: dict[str, Any], requester_id: str | None = None,
+                  system_tags: dict[str, str] | None = None) -> list[str]:
+    """Launch instances like RunInstances; their ids.
+
+    ``requester_id`` shows as the reservation's RequesterId; ``system_tags``
+    may use ``aws:`` keys (``aws:autoscaling:groupName``), which callers of
+    the API may not.
+    """
     _ready(app)
-    return [d["InstanceId"] for d in launch(app, scope, spec, requester_id)]
+    return [d["InstanceId"] for d in launch(app, scope, spec, requester_id, system_tags)]
+
+
+def tag(app: App, scope: Scope, ids: Sequence[str], tags: dict[str, str]) -> None:
+    """Add tags (``aws:`` keys allowed) to existing instances."""
+    require_instances(app, scope, list(ids))
+    checked = tag_store.check([{"Key": k, "Value": v} for k, v in tags.items()], system=True)
+    for iid in ids:
+        tag_store.add(app.store, scope, iid, checked)
 
 
 def describe(app: App, scope: Scope, ids: Sequence[str]) -> list[dict[str, Any]]:
