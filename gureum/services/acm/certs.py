@@ -6,7 +6,8 @@ comes in as epoch seconds).
   kept in the store by the caller.  Trust its certificate (``GetCertificate``
   returns it as ``CertificateChain``) and every certificate Gureum issues
   verifies.
-* Issued certificates last 395 days, like ACM's (13 months), carry the
+* Issued certificates last 395 days, like ACM's (13 months) (valid from 30
+  days back: see ``BACKDATE``), carry the
   domain and every alternative name as DNS SANs, and use the requested key
   algorithm (``RSA_2048`` by default, as ACM; ``EC_prime256v1``,
   ``EC_secp384r1``).
@@ -26,6 +27,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 VALID_DAYS = 395
 CA_VALID_DAYS = 3650
+# Certificates are valid from this long before "now": Gureum's clock may run
+# ahead of the wall clock (--time-scale), and real TLS clients check validity
+# against the wall clock.
+BACKDATE = 30 * 86400
 KEY_ALGORITHMS = ("RSA_2048", "EC_prime256v1", "EC_secp384r1")
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -92,7 +97,7 @@ def make_ca(account: str, now: float) -> Issued:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(_utc(now - 3600))
+        .not_valid_before(_utc(now - BACKDATE))
         .not_valid_after(_utc(now + CA_VALID_DAYS * 86400))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
@@ -121,7 +126,7 @@ def issue(ca: Issued, domain: str, alt_names: list[str], algorithm: str, now: fl
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(_utc(now - 60))
+        .not_valid_before(_utc(now - BACKDATE))
         .not_valid_after(_utc(now + VALID_DAYS * 86400))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -142,10 +142,17 @@ def compile_rules(rt: Runtime, lb: LbRt, listener: Doc) -> list[rules_match.Comp
     key = listener_key_of(lb.scope, listener["ListenerArn"]) or ""
     compiled = []
     for rule in rules_of(rt.store, lb.scope, key):
-        conds = rules_match.compile_conditions(rule["Conditions"])
+        conds = rules_match.compile_conditions([_as_given(c) for c in rule["Conditions"]])
         compiled.append(rules_match.CompiledRule(int(rule["Priority"]), conds, tuple(rule["Actions"]), rule["RuleArn"]))
     compiled.append(rules_match.CompiledRule(0, (), tuple(listener["DefaultActions"]), "", is_default=True))
     return rules_match.sort_rules(compiled)
+
+
+def _as_given(cond: Doc) -> Doc:
+    """A stored condition (described with both ``Values`` and its config) as input."""
+    if rules_match.CONFIG_OF.get(cond.get("Field", "")) in cond:
+        return {k: v for k, v in cond.items() if k != "Values"}
+    return cond
 
 
 def _signature(listener: Doc) -> tuple[Any, ...]:
