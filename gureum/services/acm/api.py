@@ -86,9 +86,9 @@ async def request_certificate(ctx: RequestContext, req: dict[str, Any]) -> dict[
         raise ServiceError("ValidationException", f"Key algorithm {algorithm} is not supported")
     token = req.get("IdempotencyToken")
     if token:
-        for _, doc in ctx.store.list(CERT, ctx.scope):
-            if doc.get("_token") == token and doc.get("DomainName") == domain:
-                return {"CertificateArn": doc["CertificateArn"]}
+        for _, known in ctx.store.list(CERT, ctx.scope):
+            if known.get("_token") == token and known.get("DomainName") == domain:
+                return {"CertificateArn": known["CertificateArn"]}
     ca = _local_ca(ctx)
     now = ctx.clock.now()
     issued = await asyncio.to_thread(certs.issue, ca, domain, sans, algorithm, now)

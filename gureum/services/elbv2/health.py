@@ -171,12 +171,12 @@ def step(h: Health, event: Event, limits: Thresholds, result: CheckResult | None
     needed = {_ONE: 1, "healthy": limits.healthy, "unhealthy": limits.unhealthy}[threshold]
     state = target if target is not None and count >= needed else h.state
     if state is State.UNHEALTHY and result is not None and not result.ok:
-        reason = result.reason if result.reason is not Reason.NONE else Reason.FAILED_HEALTH_CHECKS
-        return Health(state, reason, describe(reason, result.code), passes, fails)
+        failed: Reason = result.reason if result.reason is not Reason.NONE else Reason.FAILED_HEALTH_CHECKS
+        return Health(state, failed, describe(failed, result.code), passes, fails)
     if state is h.state and (state is not State.INITIAL or event not in (Event.PASS, Event.FAIL)):
         return replace(h, passes=passes, fails=fails)  # same state, same reason
-    reason = Reason.INITIAL_HEALTH_CHECKING if state is State.INITIAL and result else _ENTRY_REASON[state]
-    return Health(state, reason, describe(reason) if reason is not Reason.NONE else "", passes, fails)
+    reason: Reason = Reason.INITIAL_HEALTH_CHECKING if state is State.INITIAL and result else _ENTRY_REASON[state]
+    return Health(state, reason, describe(reason), passes, fails)
 
 
 def routable(state: State) -> bool:

@@ -161,7 +161,7 @@ def describe_listeners(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
     if arns:
         docs = [get_listener(ctx, a) for a in dict.fromkeys(arns)]
     else:
-        docs = listeners_of(ctx.store, ctx.scope, get_lb(ctx, lb_ref))
+        docs = listeners_of(ctx.store, ctx.scope, get_lb(ctx, str(lb_ref)))
     return output_page("Listeners", [public(d) for d in docs], req)
 
 

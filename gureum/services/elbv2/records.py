@@ -20,6 +20,7 @@ Controller keys are ``account|region|name`` (see :func:`ckey`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.errors import ServiceError, ValidationError
@@ -238,11 +239,14 @@ def kick_tg(ctx: RequestContext, name: str) -> None:
     ctx.app.runner.enqueue(TG_CONTROLLER, ckey(ctx.scope, name))
 
 
-def collector(table: dict[str, Any]) -> Any:
+Handler = Callable[["RequestContext", dict[str, Any]], Any]
+
+
+def collector(table: dict[str, Any]) -> Callable[[str], Callable[[Handler], Handler]]:
     """``op = collector(OPERATIONS)`` then ``@op("Name")`` on each handler."""
 
-    def op(name: str) -> Any:
-        def register(fn: Any) -> Any:
+    def op(name: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
             if name in table:
                 raise ValueError(f"elbv2.{name} declared twice")
             table[name] = fn

@@ -211,7 +211,7 @@ def describe_rules(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     if arns:
         docs = [_find_rule(ctx, a)[0] for a in dict.fromkeys(arns)]
     else:
-        listener = get_listener(ctx, listener_ref)
+        listener = get_listener(ctx, str(listener_ref))
         key = listener_key_of(ctx.scope, listener["ListenerArn"])
         assert key is not None
         docs = _listener_rules(ctx, key, listener)

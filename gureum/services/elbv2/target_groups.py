@@ -85,9 +85,9 @@ def _health_check(req: dict[str, Any], base: Doc) -> Doc:
         ("HealthyThresholdCount", 2, 10),
         ("UnhealthyThresholdCount", 2, 10),
     ):
-        if not lo <= int(hc[key]) <= hi:
+        if not lo <= int(hc[key] or 0) <= hi:
             raise invalid(f"{key} must be between {lo} and {hi}")
-    if int(hc["HealthCheckTimeoutSeconds"]) >= int(hc["HealthCheckIntervalSeconds"]):
+    if int(hc["HealthCheckTimeoutSeconds"] or 0) >= int(hc["HealthCheckIntervalSeconds"] or 0):
         raise invalid("Health check timeout must be smaller than the interval")
     path = hc.get("HealthCheckPath")
     if path is not None and (not path.startswith("/") or len(path) > 1024):

@@ -159,7 +159,7 @@ def describe_target_health(ctx: RequestContext, req: dict[str, Any]) -> dict[str
     if not wanted:
         rows = targets_of(ctx.store, ctx.scope, tg["TargetGroupName"])
         return {"TargetHealthDescriptions": [_description(tg, d) for _, d in rows]}
-    out = []
+    out: list[dict[str, Any]] = []
     for target in wanted:
         rows = _matching(ctx, tg, target)
         if rows:
