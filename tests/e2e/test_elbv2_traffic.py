@@ -249,9 +249,10 @@ def test_deregistration_drains_in_flight_request(elb: Any, backends: list[Backen
         status, _, body = alb.get("/slow?s=1.0")
         result.update(status=status, backend=json.loads(body)["backend"])
 
+    before = a.hits["/slow"]
     t = threading.Thread(target=slow)
     t.start()
-    wait_until(lambda: a.hits["/slow"] >= 1, what="the slow request to reach a")
+    wait_until(lambda: a.hits["/slow"] > before, what="the slow request to reach a")
     elb.register_targets(TargetGroupArn=tg, Targets=[b.target])
     elb.deregister_targets(TargetGroupArn=tg, Targets=[a.target])
     assert states(elb, tg)[a.ip] == ("draining", "Target.DeregistrationInProgress")
@@ -348,11 +349,10 @@ def test_malformed_requests_get_400_and_early_close_is_460(
     assert _raw(alb, b"GET / HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 400 ")  # no Host
     smuggle = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
     assert _raw(alb, smuggle).startswith(b"HTTP/1.1 400 ")
-    before = a_hits = backends[0].hits["/slow"]
+    before = backends[0].hits["/slow"]
     with socket.create_connection((alb.ip, alb.port), timeout=10) as s:
         s.sendall(f"GET /slow?s=0.5 HTTP/1.1\r\nHost: {alb.dns}\r\n\r\n".encode())
         wait_until(lambda: backends[0].hits["/slow"] > before, what="the request to reach the target")
-    assert a_hits == before
     wait_until(lambda: re.search(r' 460 - \d+ 0 "GET http://', elb_server.log()), what="a 460 access-log entry")
     assert alb.get("/")[0] == 200
 
@@ -394,3 +394,74 @@ def test_listeners_reopen_after_a_restart(tmp_path: Path, backends: list[Backend
         assert wait_until(lambda: alb.backend_of() == "b0", what="traffic after the restart")
     finally:
         stop_server(srv)
+
+
+def test_least_outstanding_requests_avoids_a_busy_target(elb: Any, backends: list[Backend]) -> None:
+    a, b = backends[0], backends[1]
+    tg = target_group(elb, [a, b])
+    elb.modify_target_group_attributes(
+        TargetGroupArn=tg, Attributes=[{"Key": "load_balancing.algorithm.type", "Value": "least_outstanding_requests"}]
+    )
+    alb = Alb(elb, forward(tg))
+    elb.get_waiter("target_in_service").wait(TargetGroupArn=tg, WaiterConfig={"Delay": 0.2})
+    busy: list[str] = []
+    before = (a.hits["/slow"], b.hits["/slow"])
+    t = threading.Thread(target=lambda: busy.append(alb.backend_of("/slow?s=1.0")))
+    t.start()
+    wait_until(lambda: (a.hits["/slow"], b.hits["/slow"]) != before, what="the slow request")
+    slow_one = "b0" if a.hits["/slow"] != before[0] else "b1"
+    assert {alb.backend_of() for _ in range(6)} == {"b0", "b1"} - {slow_one}
+    t.join(10)
+    assert busy == [slow_one]
+
+
+def test_weighted_group_stickiness_app_cookie_and_invalid_headers(elb: Any, backends: list[Backend]) -> None:
+    blue, green = target_group(elb, [backends[0]]), target_group(elb, backends[1:3])
+    elb.modify_target_group_attributes(TargetGroupArn=green, Attributes=[
+        {"Key": "stickiness.enabled", "Value": "true"}, {"Key": "stickiness.type", "Value": "app_cookie"},
+        {"Key": "stickiness.app_cookie.cookie_name", "Value": "SESSION"}])  # fmt: skip
+    alb = Alb(elb, [{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": blue, "Weight": 1}, {"TargetGroupArn": green, "Weight": 1}],
+        "TargetGroupStickinessConfig": {"Enabled": True, "DurationSeconds": 600}}}])  # fmt: skip
+    elb.modify_load_balancer_attributes(
+        LoadBalancerArn=alb.arn, Attributes=[{"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"}]
+    )
+    for tg in (blue, green):
+        elb.get_waiter("target_in_service").wait(TargetGroupArn=tg, WaiterConfig={"Delay": 0.2})
+    for b in backends[1:3]:
+        b.app_cookie = "SESSION"
+    # a client that got the green group stays on it (AWSALBTG), and on one target (AWSALBAPP-0)
+    while True:
+        status, headers, body = alb.get("/")
+        if json.loads(body)["backend"] != "b0":
+            break
+    jar = "; ".join(line.split(";")[0] for line in headers["set-cookie"].split("\n"))
+    assert "AWSALBTG=" in jar and "AWSALBAPP-0=" in jar and "SESSION=hello" in jar
+    first = json.loads(body)["backend"]
+    assert {alb.backend_of("/", headers={"Cookie": jar}) for _ in range(8)} == {first}
+    assert len({alb.backend_of("/") for _ in range(8)}) == 3  # without cookies: everyone
+    status, _, body = alb.get("/", headers={"X_Bad_Name": "1"})  # dropped, not refused
+    assert status == 200
+
+
+def test_cloudwatch_metrics_every_minute(elb: Any, elb_server: Server, backends: list[Backend]) -> None:
+    tg = target_group(elb, backends[:2])
+    alb = Alb(elb, forward(tg))
+    elb.get_waiter("target_in_service").wait(TargetGroupArn=tg, WaiterConfig={"Delay": 0.2})
+    for _ in range(10):
+        alb.backend_of()
+    assert alb.get("/reset")[0] == 502
+    cw = _client(elb_server, "cloudwatch")
+    dim = [{"Name": "LoadBalancer", "Value": "app/" + alb.arn.split(":loadbalancer/app/")[1]}]
+
+    def total(metric: str) -> float:
+        end = time.time() + 3600 * SCALE  # virtual time runs ahead of the wall clock
+        points = cw.get_metric_statistics(
+            Namespace="AWS/ApplicationELB", MetricName=metric, Dimensions=dim, StartTime=end - 7200 * SCALE,
+            EndTime=end, Period=60, Statistics=["Sum"],
+        )["Datapoints"]  # fmt: skip
+        return sum(p["Sum"] for p in points)
+
+    wait_until(lambda: total("RequestCount") >= 11, timeout=40, what="RequestCount in CloudWatch")
+    assert total("HTTPCode_Target_2XX_Count") == 10
+    assert total("HTTPCode_ELB_502_Count") == 1

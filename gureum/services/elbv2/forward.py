@@ -41,13 +41,12 @@ from gureum.services.elbv2.http1 import (
     ResponseHead,
     drop_invalid_names,
     error_page,
-    get,
-    keep_alive,
+    head_keep_alive,
+    head_without_hop_by_hop,
     parse_response_head,
     render_request,
     render_response,
     response_framing,
-    strip_hop_by_hop,
 )
 from gureum.services.elbv2.plane import GroupRt, TargetRt
 from gureum.services.elbv2.upstream import ConnectFailed, ConnectTimeout
@@ -144,7 +143,7 @@ async def forward(p: Proxy, ex: Exchange, action: dict[str, Any], rule: Compiled
 
 def upstream_head(p: Proxy, ex: Exchange, upgrade: bool) -> bytes:
     lb = ex.lb
-    headers = strip_hop_by_hop(ex.head.headers, keep_upgrade=upgrade)
+    headers = head_without_hop_by_hop(ex.head, keep_upgrade=upgrade)
     if lb.attrs.get("routing.http.drop_invalid_header_fields.enabled") == "true":
         headers = drop_invalid_names(headers)
     out: list[tuple[str, str]] = []
@@ -192,7 +191,7 @@ async def _send(p: Proxy, ex: Exchange, up: Conn, head: bytes, reused: bool) -> 
     except Closed:
         raise (Stale() if reused and not has_body else Fail(502, "TargetConnectionError")) from None
     if has_body:
-        expect = get(ex.head.headers, "expect")
+        expect = ex.head.get("expect")
         if expect and expect.lower() == "100-continue" and ex.head.version == "HTTP/1.1":
             try:
                 ex.conn.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -246,7 +245,7 @@ async def _exchange(
     assert target.address is not None
     addr, port, secure = target.address, target.port, group.protocol == "HTTPS"
     ex.target = f"{addr}:{port}"
-    upgrade = bool(get(ex.head.headers, "upgrade"))
+    upgrade = bool(ex.head.get("upgrade"))
     head = upstream_head(p, ex, upgrade)
     pool = p.rt.pool(ex.lb)
     sent_at = p.clock.monotonic()
@@ -313,9 +312,9 @@ async def _respond(
         name = attrs.get("stickiness.app_cookie.cookie_name", "")
         if name and _app_cookie_set(resp, name):
             cookies = cookies + _target_cookies(p, ex, group, balancing.encode_cookie(target.key))
-    up_keep = keep_alive(resp.version, resp.headers) and framing.kind != "close"
+    up_keep = head_keep_alive(resp) and framing.kind != "close"
     keep = ex.keep and framing.kind != "close" and (ex.body_done or ex.framing is NO_BODY)
-    headers = strip_hop_by_hop(resp.headers)
+    headers = head_without_hop_by_hop(resp)
     headers.extend(("Set-Cookie", c) for c in cookies)
     if not keep:
         headers.append(("Connection", "close"))
@@ -353,7 +352,7 @@ async def _respond(
 
 async def _tunnel(p: Proxy, ex: Exchange, up: Conn, resp: ResponseHead) -> bool:
     """After a 101 (WebSocket and other upgrades): bytes both ways until one side ends."""
-    headers = strip_hop_by_hop(resp.headers, keep_upgrade=True)
+    headers = head_without_hop_by_hop(resp, keep_upgrade=True)
     ex.status = 101
     try:
         ex.conn.write(render_response(101, resp.reason, headers))

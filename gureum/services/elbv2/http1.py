@@ -24,7 +24,7 @@ Rules (RFC 9112, and what ALB does with them):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_HEAD = 64 * 1024
 _TOKEN = re.compile(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -40,15 +40,24 @@ class Malformed(ValueError):
     """The message head cannot be read (400 for a request, 502 for a response)."""
 
 
+Index = dict[str, list[str]]
+
+
 @dataclass(slots=True)
 class RequestHead:
     method: str
     target: str
     version: str  # "HTTP/1.1" or "HTTP/1.0"
     headers: Headers
+    index: Index = field(default_factory=dict)  # lower-case name → values
 
     def get(self, name: str) -> str | None:
-        return get(self.headers, name)
+        """The first value of a header (``name`` in lower case)."""
+        values = self.index.get(name)
+        return values[0] if values else None
+
+    def get_all(self, name: str) -> list[str]:
+        return self.index.get(name) or []
 
     @property
     def path(self) -> str:
@@ -65,9 +74,14 @@ class ResponseHead:
     status: int
     reason: str
     headers: Headers
+    index: Index = field(default_factory=dict)
 
     def get(self, name: str) -> str | None:
-        return get(self.headers, name)
+        values = self.index.get(name)
+        return values[0] if values else None
+
+    def get_all(self, name: str) -> list[str]:
+        return self.index.get(name) or []
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +108,9 @@ def get_all(headers: Headers, name: str) -> list[str]:
     return [v for k, v in headers if k.lower() == name]
 
 
-def _header_lines(lines: list[bytes]) -> Headers:
+def _header_lines(lines: list[bytes]) -> tuple[Headers, Index]:
     headers: Headers = []
+    index: Index = {}
     for line in lines:
         if not line:
             continue
@@ -107,8 +122,14 @@ def _header_lines(lines: list[bytes]) -> Headers:
         value = value.strip(b" \t")
         if _BAD_VALUE.search(value):
             raise Malformed("control character in a header value")
-        headers.append((name.decode("latin-1"), value.decode("latin-1")))
-    return headers
+        key, text = name.decode("latin-1"), value.decode("latin-1")
+        headers.append((key, text))
+        low = key.lower()
+        if low in index:
+            index[low].append(text)
+        else:
+            index[low] = [text]
+    return headers, index
 
 
 def parse_request_head(data: bytes) -> RequestHead:
@@ -122,9 +143,8 @@ def parse_request_head(data: bytes) -> RequestHead:
         raise Malformed("bad request line")
     if _BAD_VALUE.search(target) or b" " in target:
         raise Malformed("bad request target")
-    return RequestHead(
-        method.decode("latin-1"), target.decode("latin-1"), version.decode(), _header_lines(lines[1:])
-    )
+    headers, index = _header_lines(lines[1:])
+    return RequestHead(method.decode("latin-1"), target.decode("latin-1"), version.decode(), headers, index)
 
 
 def parse_response_head(data: bytes) -> ResponseHead:
@@ -135,7 +155,8 @@ def parse_response_head(data: bytes) -> ResponseHead:
     if len(parts[1]) != 3 or not parts[1].isdigit():
         raise Malformed("bad status code")
     reason = parts[2].decode("latin-1") if len(parts) == 3 else ""
-    return ResponseHead(parts[0].decode(), int(parts[1]), reason, _header_lines(lines[1:]))
+    headers, index = _header_lines(lines[1:])
+    return ResponseHead(parts[0].decode(), int(parts[1]), reason, headers, index)
 
 
 def _length(values: list[str]) -> int:
@@ -158,8 +179,8 @@ def _chunked(values: list[str]) -> bool:
 
 
 def request_framing(head: RequestHead) -> Framing:
-    te = get_all(head.headers, "transfer-encoding")
-    cl = get_all(head.headers, "content-length")
+    te = head.get_all("transfer-encoding")
+    cl = head.get_all("content-length")
     if te:
         if cl or head.version == "HTTP/1.0":
             raise Malformed("Transfer-Encoding with Content-Length or on HTTP/1.0")
@@ -174,24 +195,45 @@ def request_framing(head: RequestHead) -> Framing:
 def response_framing(method: str, head: ResponseHead) -> Framing:
     if method == "HEAD" or head.status < 200 or head.status in (204, 304):
         return NO_BODY
-    te = get_all(head.headers, "transfer-encoding")
+    te = head.get_all("transfer-encoding")
     if te:
         return Framing("chunked") if _chunked(te) else Framing("close")
-    cl = get_all(head.headers, "content-length")
+    cl = head.get_all("content-length")
     if cl:
         return Framing("length", _length(cl))
     return Framing("close")
 
 
 def connection_tokens(headers: Headers) -> set[str]:
-    return {t.strip().lower() for v in get_all(headers, "connection") for t in v.split(",")}
+    return _tokens(get_all(headers, "connection"))
+
+
+def _tokens(values: list[str]) -> set[str]:
+    return {t.strip().lower() for v in values for t in v.split(",")}
 
 
 def keep_alive(version: str, headers: Headers) -> bool:
-    tokens = connection_tokens(headers)
+    return _keep(version, connection_tokens(headers))
+
+
+def _keep(version: str, tokens: set[str]) -> bool:
     if version == "HTTP/1.0":
         return "keep-alive" in tokens
     return "close" not in tokens
+
+
+def head_keep_alive(head: RequestHead | ResponseHead) -> bool:
+    values = head.index.get("connection")
+    if not values:
+        return head.version != "HTTP/1.0"
+    return _keep(head.version, _tokens(values))
+
+
+def head_without_hop_by_hop(head: RequestHead | ResponseHead, keep_upgrade: bool = False) -> Headers:
+    """The head's headers to forward (a copy; fast when there is nothing to drop)."""
+    if not any(name in _HOP for name in head.index):
+        return list(head.headers)
+    return strip_hop_by_hop(head.headers, keep_upgrade)
 
 
 def strip_hop_by_hop(headers: Headers, keep_upgrade: bool = False) -> Headers:

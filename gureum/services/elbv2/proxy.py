@@ -15,9 +15,10 @@ silent past the idle timeout, 460 (logged only: the client is gone) when
 the client closes before the answer.  Nothing a client or a target sends can
 end the listener: every connection's failures stay in its own task.
 
-Each request leaves an access-log entry in ALB's format: kept in memory per
-balancer (the last 2,000), and logged to ``gureum.elbv2.access`` — at INFO
-when the balancer answered itself (4xx/5xx of its own, 460), else at DEBUG.
+Each request leaves an access-log entry in ALB's format, logged to
+``gureum.elbv2.access`` — at INFO when the balancer answered itself (4xx/5xx
+of its own, 460), else at DEBUG — and, while the balancer's
+``access_logs.s3.enabled`` is on, kept for shipping (the last 2,000).
 """
 
 from __future__ import annotations
@@ -39,8 +40,7 @@ from gureum.services.elbv2.http1 import (
     Malformed,
     RequestHead,
     error_page,
-    get_all,
-    keep_alive,
+    head_keep_alive,
     parse_request_head,
     reason_for,
     render_response,
@@ -136,7 +136,7 @@ class Proxy:
             return await self.bare(lb, listener, conn, 400, f"Malformed:{exc}")
         ex = Exchange(
             lb, listener, conn, head, framing, self.clock.monotonic(), self.clock.now(),
-            keep_alive(head.version, head.headers), received=len(raw),
+            head_keep_alive(head), received=len(raw),
         )  # fmt: skip
         if not self._locate(ex):
             return await self.local(ex, 400, error_page(400), "text/html", close=True, reason="BadRequest")
@@ -262,11 +262,15 @@ class Proxy:
         if ex.target_time >= 0:
             lb.counters.response_time_sum += ex.target_time
             lb.counters.response_time_count += 1
-        entry = self.access_entry(ex)
-        lb.access_log.append(entry)
         level = logging.INFO if elb and ex.status >= 400 else logging.DEBUG
-        if access.isEnabledFor(level):
-            access.log(level, "%s", entry)
+        logged = access.isEnabledFor(level)
+        keep = lb.attrs.get("access_logs.s3.enabled") == "true"
+        if logged or keep:  # formatting costs: only when someone reads it
+            entry = self.access_entry(ex)
+            if keep:
+                lb.access_log.append(entry)
+            if logged:
+                access.log(level, "%s", entry)
 
     def access_entry(self, ex: Exchange) -> str:
         return format_entry(ex, self.clock.monotonic(), self.clock.now())
@@ -280,5 +284,5 @@ class Proxy:
 
     def cookies(self, ex: Exchange) -> dict[str, str]:
         if not ex.cookies:
-            ex.cookies = balancing.parse_cookies(get_all(ex.head.headers, "cookie"))
+            ex.cookies = balancing.parse_cookies(ex.head.get_all("cookie"))
         return ex.cookies
