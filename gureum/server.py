@@ -68,7 +68,45 @@ def _summary(settings: Settings, app: object) -> None:
     console.print(f"[bold cyan]구름 Gureum[/] {getattr(app, 'version', '')} — local AWS-compatible cloud")
     console.print(f"  endpoint   [bold]{settings.endpoint}[/]   (credentials test/test, region {settings.default_region})")
     console.print(f"  data dir   {settings.data_path}")
-    console.print(f"  runtime    {getattr(app, 'runtime_name', 'none')} (asked: {settings.runtime})")
+    console.print(f"  runtime    {_runtime_found(settings.runtime)}")
     if settings.time_scale != 1.0:
         console.print(f"  time scale ×{settings.time_scale:g}")
     console.print(f"  services   {', '.join(SERVICES)}")
+
+
+def _runtime_found(wanted: str) -> str:
+    """What ``--runtime`` will give, from a cheap probe of the Docker socket.
+
+    The driver itself opens lazily (on the first workload), so the summary
+    pings the engine's ``/_ping`` instead of importing the Docker SDK.
+    """
+    if wanted == "process":
+        return "process (asked for)"
+    if _docker_answers():
+        return "docker (engine answers)" + ("" if wanted == "docker" else ", auto")
+    if wanted == "docker":
+        return "docker asked for, but no engine answers: workloads will fail"
+    return "process (no Docker engine answers), auto"
+
+
+def _docker_answers(timeout: float = 0.5) -> bool:
+    import os
+    import socket
+
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        if host.startswith("unix://"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            sock.connect(host[len("unix://"):])
+        elif host.startswith("tcp://"):
+            addr, _, port = host[len("tcp://"):].partition(":")
+            sock = socket.create_connection((addr, int(port or 2375)), timeout)
+        else:
+            return False
+        with sock:
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            head = sock.recv(64)
+        return head.startswith(b"HTTP/1.") and b" 200 " in head
+    except (OSError, ValueError):
+        return False
