@@ -77,11 +77,13 @@ def test_instances_behind_a_balancer(cloud: Server, tmp_path: Path) -> None:
         ec2.stop_instances(InstanceIds=[ids[0]])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            health = {d["Target"]["Id"]: d["TargetHealth"]["State"]
+            health = {d["Target"]["Id"]: (d["TargetHealth"]["State"], d["TargetHealth"].get("Reason"))
                       for d in elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]}  # fmt: skip
-            if health[ids[0]] == "unhealthy":
+            if health[ids[0]][0] == "unused":
                 break
             time.sleep(0.1)
-        assert health == {ids[0]: "unhealthy", ids[1]: "healthy"}
+        assert health == {ids[0]: ("unused", "Target.InvalidState"), ids[1]: ("healthy", None)}
+        req = urllib.request.Request(f"http://{address}/", headers={"Host": lb["DNSName"]})
+        assert {urllib.request.urlopen(req, timeout=10).read().decode().strip() for _ in range(4)} == {ids[1]}
     finally:
         ec2.terminate_instances(InstanceIds=ids)

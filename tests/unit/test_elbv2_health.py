@@ -131,3 +131,12 @@ def test_matches_a_run_counting_model(results: list[bool], healthy: int, unhealt
         assert h.reason is Reason.TIMEOUT
     if h.state is State.HEALTHY:
         assert h.reason is Reason.NONE and h.description == ""
+
+
+def test_a_stopped_instance_is_unused_until_it_runs_again() -> None:
+    h = step(run(registered(), PASS), Event.INVALID_STATE, LIMITS)
+    assert (h.state, h.reason) == (State.UNUSED, Reason.INVALID_STATE)
+    assert h.description == "Target is in the stopped or terminated state"
+    assert run(h, PASS, MISMATCH).state is State.UNUSED  # no checks count while unused
+    back = step(h, Event.IN_USE, LIMITS)
+    assert (back.state, back.reason) == (State.INITIAL, Reason.REGISTRATION_IN_PROGRESS)

@@ -13,7 +13,9 @@ actually bound (also kept in the document's private ``_bound`` field).
 
 ``elbv2.tg`` (key ``account|region|name``) — sync a group's runtime from the
 store: targets and their addresses, in-use or not (``unused`` /
-``Target.NotInUse``), one health-check loop per live target, draining
+``Target.NotInUse``; a stopped or terminated instance is ``unused`` /
+``Target.InvalidState``, re-checked on EC2's ``ec2.instance.state`` bus
+events), one health-check loop per live target, draining
 targets removed once ``deregistration_delay.timeout_seconds`` has passed
 (requeued for that moment).
 
@@ -81,6 +83,16 @@ def register(app: App) -> None:
     app.runner.register(LB_CONTROLLER, lb, list_keys=lambda: _keys(app, LB) + list(rt.lbs), period=RESYNC)
     app.runner.register(TG_CONTROLLER, tg, list_keys=lambda: _keys(app, TG) + list(rt.group_arns), period=RESYNC)
     app.runner.register("elbv2.metrics", metrics, list_keys=lambda: ["all"] if rt.lbs else [], period=METRICS_PERIOD)
+
+    def instance_changed(topic: str, event: dict[str, Any]) -> None:
+        """An EC2 instance changed state: look again at the groups it is registered in."""
+        instance_id = event.get("instanceId")
+        for key, arn in list(rt.group_arns.items()):
+            group = rt.groups.get(arn)
+            if group is not None and any(t.target_id == instance_id for t in group.targets.values()):
+                app.runner.enqueue(TG_CONTROLLER, key)
+
+    app.bus.subscribe("ec2.instance.state", instance_changed)
 
 
 def sweep_addresses(rt: Runtime) -> None:
@@ -291,6 +303,10 @@ def _sync_target(rt: Runtime, group: GroupRt, tkey: str, tdoc: Doc) -> None:
             t.outstanding = old.outstanding
         group.targets[tkey] = t
     t.address = _address(rt, group, t.target_id)
+    if group.doc.get("TargetType") == "instance" and t.address is None and not draining:
+        rt.set_health(group, t, health.Event.INVALID_STATE)  # stopped or terminated
+        _stop_checks(t)
+        return
     if draining:
         if t.state is not health.State.DRAINING:
             rt.set_health(group, t, health.Event.DEREGISTER)

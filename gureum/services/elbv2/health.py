@@ -16,6 +16,7 @@ States and reasons are AWS's own strings (``TargetHealthStateEnum`` and
     any live  ──group not used by a listener──► unused (Target.NotInUse)
     unused    ──group used again───────────────► initial (Elb.RegistrationInProgress)
     any live  ──health checks disabled────────► unavailable (Target.HealthCheckDisabled)
+    any live  ──instance stopped/terminated───► unused (Target.InvalidState)
 
 A newly registered target needs one passing check to become healthy (the
 current ALB user guide); ``HealthyThresholdCount`` governs recovery from
@@ -49,6 +50,7 @@ class Reason(StrEnum):
     FAILED_HEALTH_CHECKS = "Target.FailedHealthChecks"
     NOT_REGISTERED = "Target.NotRegistered"
     NOT_IN_USE = "Target.NotInUse"
+    INVALID_STATE = "Target.InvalidState"
     DEREGISTRATION_IN_PROGRESS = "Target.DeregistrationInProgress"
     HEALTH_CHECK_DISABLED = "Target.HealthCheckDisabled"
     INTERNAL_ERROR = "Elb.InternalError"
@@ -61,6 +63,7 @@ class Event(StrEnum):
     NOT_IN_USE = "not-in-use"
     IN_USE = "in-use"
     CHECKS_DISABLED = "checks-disabled"
+    INVALID_STATE = "invalid-state"  # the instance is stopped or terminated
 
 
 DESCRIPTIONS: dict[Reason, str] = {
@@ -70,6 +73,7 @@ DESCRIPTIONS: dict[Reason, str] = {
     Reason.FAILED_HEALTH_CHECKS: "Health checks failed",
     Reason.NOT_REGISTERED: "Target is not registered to the target group",
     Reason.NOT_IN_USE: "Target group is not configured to receive traffic from the load balancer",
+    Reason.INVALID_STATE: "Target is in the stopped or terminated state",
     Reason.DEREGISTRATION_IN_PROGRESS: "Target deregistration is in progress",
     Reason.HEALTH_CHECK_DISABLED: "Health checks are disabled",
     Reason.INTERNAL_ERROR: "Health checks failed due to an internal error",
@@ -126,6 +130,10 @@ TABLE: dict[tuple[State, Event], tuple[State | None, str]] = {
     (State.UNAVAILABLE, Event.NOT_IN_USE): (State.UNUSED, _ONE),
     (State.UNUSED, Event.IN_USE): (State.INITIAL, _ONE),
     (State.UNAVAILABLE, Event.IN_USE): (State.INITIAL, _ONE),
+    (State.INITIAL, Event.INVALID_STATE): (State.UNUSED, _ONE),
+    (State.HEALTHY, Event.INVALID_STATE): (State.UNUSED, _ONE),
+    (State.UNHEALTHY, Event.INVALID_STATE): (State.UNUSED, _ONE),
+    (State.UNAVAILABLE, Event.INVALID_STATE): (State.UNUSED, _ONE),
     (State.INITIAL, Event.CHECKS_DISABLED): (State.UNAVAILABLE, _ONE),
     (State.HEALTHY, Event.CHECKS_DISABLED): (State.UNAVAILABLE, _ONE),
     (State.UNHEALTHY, Event.CHECKS_DISABLED): (State.UNAVAILABLE, _ONE),
@@ -176,6 +184,8 @@ def step(h: Health, event: Event, limits: Thresholds, result: CheckResult | None
     if state is h.state and (state is not State.INITIAL or event not in (Event.PASS, Event.FAIL)):
         return replace(h, passes=passes, fails=fails)  # same state, same reason
     reason: Reason = Reason.INITIAL_HEALTH_CHECKING if state is State.INITIAL and result else _ENTRY_REASON[state]
+    if event is Event.INVALID_STATE:
+        reason = Reason.INVALID_STATE
     return Health(state, reason, describe(reason), passes, fails)
 
 
