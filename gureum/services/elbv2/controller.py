@@ -20,7 +20,8 @@ targets removed once ``deregistration_delay.timeout_seconds`` has passed
 (requeued for that moment).
 
 Both resync every few seconds (which is also how they resume after a
-restart).  ``elbv2.metrics`` publishes the CloudWatch metrics every minute.
+restart).  ``elbv2.metrics`` publishes the CloudWatch metrics every minute;
+``elbv2.access-logs`` ships access logs to S3 every 5 minutes.
 """
 
 from __future__ import annotations
@@ -83,6 +84,19 @@ def register(app: App) -> None:
     app.runner.register(LB_CONTROLLER, lb, list_keys=lambda: _keys(app, LB) + list(rt.lbs), period=RESYNC)
     app.runner.register(TG_CONTROLLER, tg, list_keys=lambda: _keys(app, TG) + list(rt.group_arns), period=RESYNC)
     app.runner.register("elbv2.metrics", metrics, list_keys=lambda: ["all"] if rt.lbs else [], period=METRICS_PERIOD)
+
+    async def access_logs(key: str) -> Requeue | None:
+        from gureum.services.elbv2.access_log import ship
+
+        await ship(rt)
+        return None
+
+    def shipping() -> list[str]:
+        return ["all"] if any(lb.attrs.get("access_logs.s3.enabled") == "true" for lb in rt.lbs.values()) else []
+
+    from gureum.services.elbv2.access_log import SHIP_PERIOD
+
+    app.runner.register("elbv2.access-logs", access_logs, list_keys=shipping, period=SHIP_PERIOD)
 
     def instance_changed(topic: str, event: dict[str, Any]) -> None:
         """An EC2 instance changed state: look again at the groups it is registered in."""

@@ -174,12 +174,24 @@ def modify_attributes(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any
     attrs, problem = attributes.apply(attributes.LOAD_BALANCER, doc["_attributes"], req["Attributes"])
     if problem:
         raise bad_config(problem)
-    if attributes.flag(attrs, "access_logs.s3.enabled") and not attrs.get("access_logs.s3.bucket"):
-        raise bad_config("The access log bucket must be specified when access logs are enabled")
+    if attributes.flag(attrs, "access_logs.s3.enabled"):
+        _check_bucket(ctx, attrs.get("access_logs.s3.bucket", ""))
     doc["_attributes"] = attrs
     ctx.store.put(LB, ctx.scope, doc["LoadBalancerName"], doc)
     kick_lb(ctx, doc["LoadBalancerName"])
     return {"Attributes": attributes.as_list(attrs)}
+
+
+def _check_bucket(ctx: RequestContext, bucket: str) -> None:
+    if not bucket:
+        raise bad_config("The access log bucket must be specified when access logs are enabled")
+    from gureum.core.errors import ServiceError
+    from gureum.services.s3 import public as s3
+
+    try:
+        s3.bucket_versioning(ctx.app, bucket)
+    except ServiceError:
+        raise bad_config(f"Access Denied for bucket: {bucket}. Please check S3bucket permission") from None
 
 
 @op("SetSecurityGroups")

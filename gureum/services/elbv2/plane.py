@@ -174,7 +174,7 @@ class LbRt:
     attrs: dict[str, str]
     listeners: dict[str, ListenerRt] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
-    access_log: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
+    access_log: deque[str] = field(default_factory=lambda: deque(maxlen=50_000))
 
     @property
     def idle_timeout(self) -> float:

@@ -18,7 +18,7 @@ end the listener: every connection's failures stay in its own task.
 Each request leaves an access-log entry in ALB's format, logged to
 ``gureum.elbv2.access`` — at INFO when the balancer answered itself (4xx/5xx
 of its own, 460), else at DEBUG — and, while the balancer's
-``access_logs.s3.enabled`` is on, kept for shipping (the last 2,000).
+``access_logs.s3.enabled`` is on, kept for shipping to S3 (``access_log``).
 """
 
 from __future__ import annotations
