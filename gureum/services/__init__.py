@@ -23,6 +23,7 @@ SERVICES: dict[str, str] = {
     "codebuild": "gureum.services.codebuild.api",
     "elbv2": "gureum.services.elbv2.api",
     "acm": "gureum.services.acm.api",
+    "autoscaling": "gureum.services.autoscaling.api",
 }
 
 RESUME: dict[str, tuple[str, ...]] = {
@@ -32,4 +33,5 @@ RESUME: dict[str, tuple[str, ...]] = {
     "ec2": ("ec2.instance", "ec2.image"),  # instances to re-adopt, AMIs to finish
     "cloudwatch": ("cloudwatch.alarm",),  # the alarm evaluator
     "elbv2": ("elbv2.lb", "elbv2.tg"),  # listeners re-open, health checks resume
+    "autoscaling": ("autoscaling.group",),  # groups keep their capacity, hooks time out
 }

@@ -1,0 +1,154 @@
+"""Scaling activities: their store records and AWS's words for them.
+
+An activity is one launch or one termination (DescribeScalingActivities).
+Its ``Cause`` tells the story as AWS does, sentence by sentence: what changed
+the desired capacity (kept on the group until the controller acts on it,
+see :func:`desired_cause`), then what the group did about it::
+
+    At 2026-11-26T07:31:00Z a user request update of AutoScalingGroup constraints to min: 1,
+    max: 4, desired: 3 changing the desired capacity from 1 to 3.  At 2026-11-26T07:31:02Z an
+    instance was started in response to a difference between desired and actual capacity,
+    increasing the capacity from 1 to 3.
+
+Records live under ``<group>/<start ms>/<id>`` (kind :data:`names.ACTIVITY`),
+at most :data:`KEEP` per group (the oldest go first).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gureum.core.ids import uuid4
+from gureum.core.store import Scope, Store
+from gureum.services.autoscaling.names import ACTIVITY, iso
+
+Doc = dict[str, Any]
+KEEP = 300
+
+IN_PROGRESS, SUCCESSFUL, FAILED, CANCELLED = "InProgress", "Successful", "Failed", "Cancelled"
+MID_LIFECYCLE = "MidLifecycleAction"
+DONE = frozenset({SUCCESSFUL, FAILED, CANCELLED})
+
+
+def activity_key(group: str, start: float, activity_id: str) -> str:
+    return f"{group}/{int(start * 1000):015d}/{activity_id}"
+
+
+def start(store: Store, scope: Scope, group: Doc, description: str, cause: str, now: float, *,
+          details: dict[str, str] | None = None, status: str = IN_PROGRESS, progress: int = 30,
+          message: str | None = None) -> str:
+    """Record a new activity; its store key."""
+    aid = uuid4()
+    name = group["AutoScalingGroupName"]
+    doc: Doc = {
+        "ActivityId": aid,
+        "AutoScalingGroupName": name,
+        "AutoScalingGroupARN": group["AutoScalingGroupARN"],
+        "Description": description,
+        "Cause": cause,
+        "StartTime": now,
+        "StatusCode": status,
+        "Progress": progress,
+        "Details": json.dumps(details or {}, separators=(",", ":")),
+    }
+    if status in DONE:
+        doc["EndTime"] = now
+        doc["Progress"] = 100
+    if message:
+        doc["StatusMessage"] = message
+    key = activity_key(name, now, aid)
+    store.put(ACTIVITY, scope, key, doc)
+    _trim(store, scope, name)
+    return key
+
+
+def update(store: Store, scope: Scope, key: str | None, now: float, *, status: str,
+           progress: int | None = None, message: str | None = None, description: str | None = None) -> None:
+    """Move an activity along; a finished one gets its EndTime (and never changes again)."""
+    if not key:
+        return
+    doc = store.get(ACTIVITY, scope, key)
+    if doc is None or doc["StatusCode"] in DONE:
+        return
+    doc["StatusCode"] = status
+    if status in DONE:
+        doc["EndTime"] = now
+        doc["Progress"] = 100
+    elif progress is not None:
+        doc["Progress"] = progress
+    if message:
+        doc["StatusMessage"] = message
+    if description:
+        doc["Description"] = description
+    store.put(ACTIVITY, scope, key, doc)
+
+
+def listing(store: Store, scope: Scope, group: str | None) -> list[Doc]:
+    """Activities newest first (of one group, or of every group)."""
+    docs = [d for _, d in store.list(ACTIVITY, scope, prefix=f"{group}/" if group else "")]
+    docs.sort(key=lambda d: (d["StartTime"], d["ActivityId"]), reverse=True)
+    return docs
+
+
+def in_progress(store: Store, scope: Scope, group: str) -> list[Doc]:
+    return [d for d in listing(store, scope, group) if d["StatusCode"] not in DONE]
+
+
+def _trim(store: Store, scope: Scope, group: str) -> None:
+    prefix = f"{group}/"
+    extra = store.count(ACTIVITY, scope, prefix) - KEEP
+    if extra > 0:
+        for key, _ in store.list(ACTIVITY, scope, prefix=prefix, limit=extra):
+            store.delete(ACTIVITY, scope, key)
+
+
+# -- words ---------------------------------------------------------------------------------------
+
+
+def desired_cause(who: str, before: int, after: int, now: float) -> str:
+    """``At T <who> changing the desired capacity from a to b.``"""
+    return f"At {iso(now)} {who} changing the desired capacity from {before} to {after}."
+
+
+def constraints(min_size: int, max_size: int, desired: int) -> str:
+    return f"update of AutoScalingGroup constraints to min: {min_size}, max: {max_size}, desired: {desired}"
+
+
+def join(*sentences: str) -> str:
+    return "  ".join(s for s in sentences if s)
+
+
+def launch_sentence(before: int, after: int, now: float, rebalance: bool = False) -> str:
+    if rebalance:
+        return (f"At {iso(now)} an instance was launched in response to an Availability Zone imbalance "
+                "of the group (AZRebalance).")
+    return (f"At {iso(now)} an instance was started in response to a difference between desired and actual "
+            f"capacity, increasing the capacity from {before} to {after}.")
+
+
+def shrink_sentence(before: int, after: int, instance_id: str, now: float) -> str:
+    return (f"At {iso(now)} an instance was taken out of service in response to a difference between desired "
+            f"and actual capacity, shrinking the capacity from {before} to {after}.  At {iso(now)} instance "
+            f"{instance_id} was selected for termination.")
+
+
+def unhealthy_sentence(instance_id: str, source: str, now: float) -> str:
+    if source == "ELB":
+        return f"At {iso(now)} an instance was taken out of service in response to an ELB system health check failure."
+    if source == "user":
+        return (f"At {iso(now)} an instance was taken out of service in response to a user health-check "
+                f"(instance {instance_id} marked Unhealthy).")
+    return (f"At {iso(now)} an instance was taken out of service in response to an EC2 health check indicating "
+            "it has been terminated or stopped.")
+
+
+def user_terminate_sentence(instance_id: str, now: float, shrink: tuple[int, int] | None) -> str:
+    base = f"At {iso(now)} instance {instance_id} was taken out of service in response to a user request"
+    if shrink is None:
+        return base + "."
+    return base + f", shrinking the capacity from {shrink[0]} to {shrink[1]}."
+
+
+def delete_sentence(now: float) -> str:
+    return f"At {iso(now)} an instance was taken out of service in response to a user request to delete the group."

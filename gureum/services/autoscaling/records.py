@@ -1,0 +1,119 @@
+"""Groups, their members and their children in the store, and how the API shows them.
+
+A group document holds what DescribeAutoScalingGroups shows plus private
+members (``_`` prefix, never shown):
+
+* ``_instances`` — instance id → member record (``InstanceId``,
+  ``AvailabilityZone``, ``LifecycleState``, ``HealthStatus``,
+  ``ProtectedFromScaleIn``, ``InstanceType``, ``LaunchTemplate`` or
+  ``LaunchConfigurationName``, and private ``_launchedAt``,
+  ``_inServiceAt``, ``_launchedFor``, ``_activity``, ``_actions``…);
+* ``_cause`` — the sentence that explains the last change of the desired
+  capacity, until the controller acts on it;
+* ``_cooldown`` — ``{"seconds", "settledAt"}`` after a simple policy;
+* ``_deleting`` — DeleteAutoScalingGroup with ForceDelete is under way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gureum.core.store import Scope, Store
+from gureum.services.autoscaling import lifecycle, names, termination
+
+if TYPE_CHECKING:
+    from gureum.app import App
+
+Doc = dict[str, Any]
+
+SHOWN_MEMBER_KEYS = ("InstanceId", "InstanceType", "AvailabilityZone", "LifecycleState", "HealthStatus",
+                     "LaunchConfigurationName", "LaunchTemplate", "ProtectedFromScaleIn")
+
+
+def get_group(store: Store, scope: Scope, name: str) -> Doc | None:
+    return store.get(names.GROUP, scope, name)
+
+
+def require_group(store: Store, scope: Scope, name: str) -> Doc:
+    doc = get_group(store, scope, name)
+    if doc is None:
+        raise names.group_not_found(name)
+    return doc
+
+
+def save_group(store: Store, scope: Scope, doc: Doc) -> None:
+    store.put(names.GROUP, scope, doc["AutoScalingGroupName"], doc)
+
+
+def all_groups(store: Store, scope: Scope) -> list[Doc]:
+    return [d for _, d in store.list(names.GROUP, scope)]
+
+
+def members(doc: Doc) -> list[Doc]:
+    return list((doc.get("_instances") or {}).values())
+
+
+def active_members(doc: Doc) -> list[Doc]:
+    return [m for m in members(doc) if m["LifecycleState"] in lifecycle.ACTIVE_STATES]
+
+
+def enqueue(app: App, scope: Scope, name: str) -> None:
+    if names.CONTROLLER not in app.runner.controllers:
+        app.service_api("autoscaling")
+    app.runner.enqueue(names.CONTROLLER, names.scoped_key(scope, name))
+
+
+# -- children ------------------------------------------------------------------------------------
+
+
+def children(store: Store, kind: str, scope: Scope, group: str) -> list[Doc]:
+    return [d for _, d in store.list(kind, scope, prefix=f"{group}/")]
+
+
+def hooks(store: Store, scope: Scope, group: str) -> list[lifecycle.Hook]:
+    return [lifecycle.Hook(d["LifecycleHookName"], d["LifecycleTransition"], int(d["HeartbeatTimeout"]),
+                           d["DefaultResult"]) for d in children(store, names.HOOK, scope, group)]
+
+
+def current_config(store: Store, scope: Scope, group: Doc) -> termination.Config | None:
+    """What new instances of the group are launched from (for the termination policies)."""
+    lt = group.get("_template")
+    if lt:
+        return termination.Config("lt", lt["LaunchTemplateId"], float(lt["Version"]))
+    lc_name = group.get("LaunchConfigurationName")
+    if lc_name:
+        lc = store.get(names.LAUNCH_CONFIG, scope, lc_name)
+        return termination.Config("lc", lc_name, float(lc["CreatedTime"]) if lc else 0.0)
+    return None
+
+
+def member_config(store: Store, scope: Scope, rec: Doc) -> termination.Config | None:
+    lt = rec.get("LaunchTemplate")
+    if lt:
+        return termination.Config("lt", lt["LaunchTemplateId"], float(lt["Version"]))
+    lc_name = rec.get("LaunchConfigurationName")
+    if lc_name:
+        lc = store.get(names.LAUNCH_CONFIG, scope, lc_name)
+        return termination.Config("lc", lc_name, float(lc["CreatedTime"]) if lc else 0.0)
+    return None
+
+
+# -- views ---------------------------------------------------------------------------------------
+
+
+def member_view(rec: Doc) -> Doc:
+    return {k: rec[k] for k in SHOWN_MEMBER_KEYS if k in rec}
+
+
+def group_view(doc: Doc) -> Doc:
+    out = {k: v for k, v in doc.items() if not k.startswith("_")}
+    shown = [m for m in members(doc) if m["LifecycleState"] != lifecycle.LState.TERMINATED]
+    out["Instances"] = [member_view(m) for m in sorted(shown, key=lambda m: m["InstanceId"])]
+    if doc.get("_deleting"):
+        out["Status"] = "Delete in progress"
+    out["TrafficSources"] = [{"Identifier": arn, "Type": "elbv2"} for arn in doc.get("TargetGroupARNs") or []]
+    return out
+
+
+def group_tags(doc: Doc) -> list[Doc]:
+    return list(doc.get("Tags") or [])
