@@ -129,3 +129,47 @@ class Backend:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class UpgradeBackend:
+    """A raw backend: ``/health`` answers 200; any other request is switched
+    (``101``, ``Upgrade: echo``) and then every byte is echoed back."""
+
+    def __init__(self, ip: str) -> None:
+        self.ip = ip
+        self.sock = socket.create_server((ip, 0))
+        self.port = int(self.sock.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def target(self) -> dict[str, object]:
+        return {"Id": self.ip, "Port": self.port}
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                piece = conn.recv(4096)
+                if not piece:
+                    return
+                head += piece
+            if head.startswith(b"GET /health "):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                return
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+            rest = head.split(b"\r\n\r\n", 1)[1]
+            if rest:
+                conn.sendall(rest)
+            while piece := conn.recv(4096):
+                conn.sendall(piece)
+
+    def close(self) -> None:
+        self.sock.close()

@@ -27,7 +27,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from conftest import Server, start_server, stop_server
-from elbv2_backends import Backend
+from elbv2_backends import Backend, UpgradeBackend
 
 pytestmark = pytest.mark.e2e
 
@@ -330,6 +330,14 @@ def test_streamed_chunked_upload_and_download_on_keep_alive(elb: Any, backends: 
     conn.request("POST", "/echo", body=b"again", headers={"Host": alb.dns})  # same connection
     assert conn.getresponse().read() == b"again"
     conn.close()
+    with socket.create_connection((alb.ip, alb.port), timeout=10) as s:  # Expect: 100-continue
+        s.sendall(f"POST /echo HTTP/1.1\r\nHost: {alb.dns}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n".encode())
+        assert s.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(b"hello")
+        answer = b""
+        while not answer.endswith(b"0\r\n\r\n"):
+            answer += s.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 ") and b"\r\n5\r\nhello\r\n" in answer
 
 
 def _raw(alb: Alb, data: bytes) -> bytes:
@@ -447,3 +455,26 @@ def test_weighted_group_stickiness_app_cookie_and_invalid_headers(elb: Any, back
     status, _, body = alb.get("/", headers={"X_Bad_Name": "1"})  # dropped, not refused
     assert status == 200
 
+
+
+def test_upgraded_connections_are_tunnelled(elb: Any) -> None:
+    echo = UpgradeBackend("127.0.2.30")
+    try:
+        tg = target_group(elb, [])
+        elb.register_targets(TargetGroupArn=tg, Targets=[echo.target])
+        alb = Alb(elb, forward(tg))
+        elb.get_waiter("target_in_service").wait(TargetGroupArn=tg, WaiterConfig={"Delay": 0.2})
+        with socket.create_connection((alb.ip, alb.port), timeout=10) as s:
+            s.sendall(f"GET /ws HTTP/1.1\r\nHost: {alb.dns}\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n".encode())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(4096)
+            assert head.startswith(b"HTTP/1.1 101 ") and b"Upgrade: echo" in head
+            for word in (b"ping", b"pong" * 1000):
+                s.sendall(word)
+                got = b""
+                while len(got) < len(word):
+                    got += s.recv(65536)
+                assert got == word
+    finally:
+        echo.close()
