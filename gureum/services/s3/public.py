@@ -8,6 +8,11 @@
 * :func:`put_object_file` / :func:`put_object_bytes` — store a new version of
   an object (what PutObject does, without HTTP: the bytes go to a blob, then
   the version record is committed); returns the version's record.
+* :func:`head_object` — the current version's record of a key, or ``None``
+  when the key has none (never written, or a delete marker is newest);
+  :func:`bucket_versioning` — the bucket's versioning status (``Enabled``,
+  ``Suspended`` or ``None`` if never set).  CodePipeline's S3 source
+  watches objects with these.
 
 All raise S3's own ``ServiceError``\\ s (``NoSuchBucket``, ``NoSuchKey``,
 ``NoSuchVersion``…); callers translate them into their service's wording.
@@ -22,7 +27,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from gureum.core.errors import ServiceError
 from gureum.services.s3.access import check_key, resolve
 from gureum.services.s3.blobs import BlobWriter
-from gureum.services.s3.records import commit_version, require_bucket, state
+from gureum.services.s3.records import commit_version, current, require_bucket, state
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -36,6 +41,17 @@ def open_object(app: App, bucket: str, key: str, version_id: str | None = None) 
     except FileNotFoundError:
         raise ServiceError("InternalError", "The object's data is missing from the data directory", 500) from None
     return f, dict(doc)
+
+
+def head_object(app: App, bucket: str, key: str) -> dict[str, Any] | None:
+    require_bucket(app.store, bucket)
+    doc = current(app.store, bucket, key)
+    return None if doc is None else dict(doc)
+
+
+def bucket_versioning(app: App, bucket: str) -> str | None:
+    status = require_bucket(app.store, bucket).get("Versioning")
+    return str(status) if status else None
 
 
 def read_object(app: App, bucket: str, key: str, version_id: str | None = None) -> bytes:
