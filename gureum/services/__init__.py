@@ -24,6 +24,7 @@ SERVICES: dict[str, str] = {
     "elbv2": "gureum.services.elbv2.api",
     "acm": "gureum.services.acm.api",
     "autoscaling": "gureum.services.autoscaling.api",
+    "codepipeline": "gureum.services.codepipeline.api",
 }
 
 RESUME: dict[str, tuple[str, ...]] = {
@@ -34,4 +35,5 @@ RESUME: dict[str, tuple[str, ...]] = {
     "cloudwatch": ("cloudwatch.alarm",),  # the alarm evaluator
     "elbv2": ("elbv2.lb", "elbv2.tg"),  # listeners re-open, health checks resume
     "autoscaling": ("autoscaling.group",),  # groups keep their capacity, hooks time out
+    "codepipeline": ("codepipeline.active", "codepipeline.watch"),  # executions go on, S3 sources watched
 }
