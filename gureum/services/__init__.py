@@ -24,6 +24,7 @@ SERVICES: dict[str, str] = {
     "elbv2": "gureum.services.elbv2.api",
     "acm": "gureum.services.acm.api",
     "autoscaling": "gureum.services.autoscaling.api",
+    "application-autoscaling": "gureum.services.applicationautoscaling.api",
     "codepipeline": "gureum.services.codepipeline.api",
 }
 
@@ -35,5 +36,6 @@ RESUME: dict[str, tuple[str, ...]] = {
     "cloudwatch": ("cloudwatch.alarm",),  # the alarm evaluator
     "elbv2": ("elbv2.lb", "elbv2.tg"),  # listeners re-open, health checks resume
     "autoscaling": ("autoscaling.group",),  # groups keep their capacity, hooks time out
+    "application-autoscaling": ("applicationautoscaling.target",),  # policies answer alarms, schedules run
     "codepipeline": ("codepipeline.active", "codepipeline.watch"),  # executions go on, S3 sources watched
 }
