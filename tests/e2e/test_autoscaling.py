@@ -37,6 +37,7 @@ class Cloud:
         self.ec2 = session.client("ec2", endpoint_url=server.endpoint, config=cfg)
         self.asg = session.client("autoscaling", endpoint_url=server.endpoint, config=cfg)
         self.cw = session.client("cloudwatch", endpoint_url=server.endpoint, config=cfg)
+        self.elb = session.client("elbv2", endpoint_url=server.endpoint, config=cfg)
 
     def template(self) -> str:
         name = "lt-" + uuid.uuid4().hex[:8]
@@ -195,6 +196,35 @@ def test_a_lifecycle_hook_holds_the_launch_until_completed(cloud: Cloud) -> None
                                         LifecycleActionResult="CONTINUE")
     wait_for(lambda: cloud.in_service(name) == [iid])
     assert cloud.activities(name)[0]["StatusCode"] == "Successful"
+    cloud.asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+
+
+def test_instances_join_the_target_group_and_elb_health_replaces_them(cloud: Cloud) -> None:
+    """The busybox instances serve nothing on port 80: the balancer finds them unhealthy and,
+    with HealthCheckType ELB, the group replaces them once the grace period is over."""
+    vpc = cloud.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in cloud.ec2.describe_subnets()["Subnets"]][:2]
+    suffix = uuid.uuid4().hex[:6]
+    lb = cloud.elb.create_load_balancer(Name=f"lb-{suffix}", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    tg = cloud.elb.create_target_group(Name=f"tg-{suffix}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance",
+                                       HealthCheckIntervalSeconds=10, UnhealthyThresholdCount=2,
+                                       HealthCheckTimeoutSeconds=5)["TargetGroups"][0]["TargetGroupArn"]
+    cloud.elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80,
+                              DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    name = cloud.group(1, TargetGroupARNs=[tg], HealthCheckType="ELB", HealthCheckGracePeriod=120)
+    first = wait_for(lambda: cloud.in_service(name))[0]
+
+    def targets() -> dict[str, str]:
+        found = cloud.elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+        return {t["Target"]["Id"]: t["TargetHealth"]["State"] for t in found}
+
+    assert first in targets()  # registered when it came into service
+    wait_for(lambda: targets().get(first) == "unhealthy")
+    assert cloud.in_service(name) == [first]  # still within the grace period
+    wait_for(lambda: first not in cloud.in_service(name) and cloud.in_service(name))
+    causes = " ".join(a["Cause"] for a in cloud.activities(name))
+    assert "in response to an ELB system health check failure" in causes
+    assert targets().get(first) in (None, "draining")  # deregistered as it left
     cloud.asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
 
 

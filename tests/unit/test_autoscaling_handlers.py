@@ -383,3 +383,26 @@ def test_protection_and_tags(w: World) -> None:
     tags = w.call("DescribeTags", Filters=[{"Name": "key", "Values": ["env"]}])["Tags"]
     assert tags == [{"ResourceId": "g", "ResourceType": "auto-scaling-group", "Key": "env", "Value": "dev",
                      "PropagateAtLaunch": False}]
+
+
+def test_launch_configurations_and_mixed_instances(w: World) -> None:
+    w.call("CreateLaunchConfiguration", LaunchConfigurationName="lc1", ImageId="ami-0ba5eba5eba5e0001",
+           InstanceType="t3.small", SecurityGroups=["sg-0123456789abcdef0", "web"], UserData="IyEvYmluL3No")
+    refused(w, "AlreadyExists", "A launch configuration already exists with the name lc1", "CreateLaunchConfiguration",
+            LaunchConfigurationName="lc1", ImageId="ami-0ba5eba5eba5e0001", InstanceType="t3.small")
+    w.create("old", LaunchTemplate=None, LaunchConfigurationName="lc1", DesiredCapacity=1)
+    w.tick(group="old")
+    assert w.fleet.launched[-1]["ImageId"] == "ami-0ba5eba5eba5e0001"
+    assert w.fleet.launched[-1]["SecurityGroupIds"] == ["sg-0123456789abcdef0"]
+    assert w.fleet.launched[-1]["SecurityGroups"] == ["web"] and w.fleet.launched[-1]["UserData"] == "IyEvYmluL3No"
+    assert w.group("old")["Instances"][0]["LaunchConfigurationName"] == "lc1"
+    refused(w, "ResourceInUse", "because it is attached to AutoScalingGroup old", "DeleteLaunchConfiguration",
+            LaunchConfigurationName="lc1")
+    mixed = {"LaunchTemplate": {"LaunchTemplateSpecification": {"LaunchTemplateName": "web"},
+                                "Overrides": [{"InstanceType": "c5.large"}, {"InstanceType": "m5.large"}]}}
+    w.create("mixed", LaunchTemplate=None, MixedInstancesPolicy=mixed, DesiredCapacity=1)
+    w.tick(group="mixed")
+    launched = w.fleet.launched[-1]
+    assert launched["InstanceType"] == "c5.large" and launched["LaunchTemplate"]["Version"] == "1"
+    assert w.group("mixed")["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == \
+        "$Default"

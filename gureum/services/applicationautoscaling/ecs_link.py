@@ -1,25 +1,23 @@
 """The capacity of an ECS service (``ecs:service:DesiredCount``), read and set.
 
-ECS has no public module for other services, so this (and only this) module
-does what ECS's UpdateService handler does for a new ``desiredCount``: write
-the ``desiredCount`` of the service document (kind ``ecs.service``, key
-``<cluster>/<service>``) and wake ECS's service controller
-(``ecs.service``, key ``account|region|<cluster>/<service>``), which starts
-or stops tasks.  Everything runs on the event loop, as ECS's own handlers
-do, so the write cannot interleave with a reconcile of the service.
+Reading goes through ECS's public module (:func:`gureum.services.ecs.public.describe_service`).
+It has no function to change a desired count, so setting calls ECS's own
+UpdateService operation handler in-process with ``desiredCount`` — exactly
+what the API does (checks, the service document, the service controller
+woken to start or stop tasks), without touching ECS's records here.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gureum.core.errors import ServiceError
+from gureum.core.ids import request_id
 from gureum.core.store import Scope
+from gureum.services.api import RequestContext
 
 if TYPE_CHECKING:
     from gureum.app import App
-
-ECS_SERVICE = "ecs.service"
-ECS_CONTROLLER = "ecs.service"
 
 
 def parse(resource_id: str) -> tuple[str, str] | None:
@@ -31,30 +29,35 @@ def parse(resource_id: str) -> tuple[str, str] | None:
 
 
 def service(app: App, scope: Scope, resource_id: str) -> dict[str, Any] | None:
-    """The ECS service document, if the service exists and is ACTIVE."""
+    """The ECS service as DescribeServices shows it, if it exists and is ACTIVE."""
+    from gureum.services.ecs import public
+
     parsed = parse(resource_id)
     if parsed is None:
         return None
-    doc = app.store.get(ECS_SERVICE, scope, f"{parsed[0]}/{parsed[1]}")
-    if doc is None or doc.get("status") != "ACTIVE":
+    try:
+        found = public.describe_service(app, scope, parsed[0], parsed[1])
+    except ServiceError:  # no such cluster
         return None
-    return doc
+    if found is None or found.get("status") != "ACTIVE":
+        return None
+    return found
 
 
 def current(app: App, scope: Scope, resource_id: str) -> int | None:
-    doc = service(app, scope, resource_id)
-    return None if doc is None else int(doc.get("desiredCount") or 0)
+    found = service(app, scope, resource_id)
+    return None if found is None else int(found.get("desiredCount") or 0)
 
 
 def set_desired(app: App, scope: Scope, resource_id: str, count: int) -> bool:
+    """UpdateService(desiredCount=count); whether ECS took it."""
     parsed = parse(resource_id)
-    doc = service(app, scope, resource_id)
-    if parsed is None or doc is None:
+    api = app.service_api("ecs")
+    if parsed is None or api is None:
         return False
-    key = f"{parsed[0]}/{parsed[1]}"
-    doc["desiredCount"] = int(count)
-    app.store.put(ECS_SERVICE, scope, key, doc)
-    app.service_api("ecs")  # its controllers run
-    if ECS_CONTROLLER in app.runner.controllers:
-        app.runner.enqueue(ECS_CONTROLLER, f"{scope.account}|{scope.region}|{key}")
+    ctx = RequestContext("ecs", "UpdateService", scope.account, scope.region, request_id(), app)
+    try:
+        api.handlers["UpdateService"](ctx, {"cluster": parsed[0], "service": parsed[1], "desiredCount": int(count)})
+    except ServiceError:
+        return False
     return True
