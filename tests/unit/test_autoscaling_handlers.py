@@ -406,3 +406,25 @@ def test_launch_configurations_and_mixed_instances(w: World) -> None:
     assert launched["InstanceType"] == "c5.large" and launched["LaunchTemplate"]["Version"] == "1"
     assert w.group("mixed")["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == \
         "$Default"
+
+
+def test_force_delete_drops_outstanding_lifecycle_actions(w: World) -> None:
+    w.create(DesiredCapacity=2)
+    w.call("PutLifecycleHook", AutoScalingGroupName="g", LifecycleHookName="drain",
+           LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING")
+    w.call("PutLifecycleHook", AutoScalingGroupName="g", LifecycleHookName="boot",
+           LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING")
+    w.tick()
+    w.tick(30)
+    assert w.states() == ["Pending:Wait", "Pending:Wait"]
+    iid = w.group()["Instances"][0]["InstanceId"]
+    w.call("TerminateInstanceInAutoScalingGroup", InstanceId=iid, ShouldDecrementDesiredCapacity=True)
+    w.tick()
+    cancelled = next(a for a in w.activities() if a["Description"] == f"Launching a new EC2 instance: {iid}")
+    assert cancelled["StatusCode"] == "Cancelled"
+    assert sorted(w.states()) == ["Pending:Wait", "Terminating:Wait"]
+    w.call("DeleteAutoScalingGroup", AutoScalingGroupName="g", ForceDelete=True)
+    w.tick()
+    w.tick(1)
+    assert w.call("DescribeAutoScalingGroups")["AutoScalingGroups"] == []
+    assert not w.fleet.running()

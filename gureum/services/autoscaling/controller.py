@@ -140,11 +140,12 @@ class GroupController:
     # -- acting on the plan -----------------------------------------------------------------------
 
     def _act(self, scope: Scope, fleet: Fleet, group: Doc, now: float) -> float | None:
-        if group.get("_deleting"):
+        if group.get("_deleting"):  # ForceDelete: no lifecycle hooks, outstanding actions dropped
             for rec in records.members(group):
                 if rec["LifecycleState"] in lifecycle.ACTIVE_STATES:
                     member_ops.take_out(self.app, scope, group, rec, activities.delete_sentence(now), now)
-                    rec["LifecycleState"] = LState.TERMINATING_PROCEED.value
+                if rec["LifecycleState"] in (LState.TERMINATING, LState.TERMINATING_WAIT):
+                    rec.update(LifecycleState=LState.TERMINATING_PROCEED.value, _actions={})
                     fleet.terminate(scope, rec["InstanceId"])
             return None
         plan = group_reconcile.decide(_spec(self.app, scope, group), _members(self.app, scope, group), now, self.rng)

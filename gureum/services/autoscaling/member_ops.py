@@ -109,7 +109,14 @@ def launch_one(app: App, scope: Scope, fleet: Fleet, group: Doc, zone: str, caus
 
 
 def take_out(app: App, scope: Scope, group: Doc, rec: Doc, cause: str, now: float) -> str:
-    """Move a member to Terminating with its activity; the activity key."""
+    """Move a member to Terminating with its activity; the activity key.
+
+    A member taken out before it came into service has its launch activity cancelled.
+    """
+    if rec["LifecycleState"] in lifecycle.LAUNCH_STATES:
+        activities.update(app.store, scope, rec.get("_activity"), now, status=activities.CANCELLED,
+                          message=f"Instance {rec['InstanceId']} was taken out of service before it came into service.")
+    rec["_actions"] = {}
     rec["LifecycleState"] = lifecycle.LState.TERMINATING.value
     details = {"Availability Zone": rec["AvailabilityZone"]}
     if rec.get("_subnet"):
