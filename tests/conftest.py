@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -82,6 +83,22 @@ def stop_server(server: Server) -> None:
         except subprocess.TimeoutExpired:
             server.proc.kill()
             server.proc.wait(5)
+
+
+@pytest.fixture(autouse=True)
+def _private_address_leases(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process apps (unit, controller, sim tests) lease loopback IPs in a directory of their own.
+
+    Gureum leases private IPs machine-wide (gureum/runtime/address_leases.py): a test app that
+    fills the range, or holds leases while pytest runs, would take them from every Gureum on
+    this machine.  Real servers (e2e) keep the machine's directory, so they never collide.
+    """
+    if "e2e" in request.node.path.parts or "server" in request.fixturenames:
+        return
+    name = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    monkeypatch.setenv("GUREUM_ADDRESS_LEASES", str(tmp_path_factory.getbasetemp() / "address-leases" / name))
 
 
 @pytest.fixture(scope="session")

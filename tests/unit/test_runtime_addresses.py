@@ -43,14 +43,15 @@ def test_pick_address(used: list[str], after: str | None, expected: str | None) 
 def test_allocate_is_unique_idempotent_and_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "gureum.db"
     store = SqliteStore(path)
-    alloc = AddressAllocator(store)
+    leases = tmp_path / "leases"  # not the machine's: another Gureum may be running here
+    alloc = AddressAllocator(store, lease_dir=leases)
     a = alloc.allocate("arn:aws:ecs:us-east-1:000000000000:task/c/a")
     b = alloc.allocate("arn:aws:ecs:us-east-1:000000000000:task/c/b")
     assert a == "127.0.1.2" and b == "127.0.1.3"
     assert alloc.allocate("arn:aws:ecs:us-east-1:000000000000:task/c/a") == a
     store.close()
 
-    again = AddressAllocator(SqliteStore(path))  # a restarted server
+    again = AddressAllocator(SqliteStore(path), lease_dir=leases)  # a restarted server
     assert again.leases() == {a: "arn:aws:ecs:us-east-1:000000000000:task/c/a", b: "arn:aws:ecs:us-east-1:000000000000:task/c/b"}
     c = again.allocate("arn:c")
     assert c not in (a, b)
