@@ -3,7 +3,9 @@
 The embedded fallback, so ``gureum up`` works with no Docker at all.  Each
 container is a folder (:mod:`process_layout`) and, while it runs, a shim
 process (:mod:`process_shim`) in its own session that runs the command in
-its own process group, captures its output and records its exit.  Because
+its own process group, captures its output and records its exit.  The shim
+is a child subreaper (:mod:`process_reaper`), so a daemon that leaves the
+group is still signalled by ``stop``/``kill`` and dies with the container.  Because
 the shim, not Gureum, is the parent, a restarted Gureum re-adopts running
 containers from their folders (``list``), and ``events`` notices their death
 through a pidfd on the shim, at once, without polling.
@@ -68,6 +70,7 @@ from gureum.runtime.base import (
     signal_number,
 )
 from gureum.runtime.process_layout import CONFIG, LOG, WORK, containers_dir, read_json, write_json
+from gureum.runtime.process_reaper import signal_all
 from gureum.runtime.process_watch import ShimWatcher
 
 
@@ -225,17 +228,18 @@ class ProcessDriver:
         if not state.running or state.pid is None:
             return
         self._adopt([state])
-        _killpg(state.pid, _signal.SIGTERM)
+        cdir = self._dir(container_id)
+        await asyncio.to_thread(_signal_container, cdir, state.pid, _signal.SIGTERM)
         if await self._watcher.wait(container_id, timeout):
             return
-        _killpg(state.pid, _signal.SIGKILL)
+        await asyncio.to_thread(_signal_container, cdir, state.pid, _signal.SIGKILL)
         await self._watcher.wait(container_id, 10.0)
 
     async def kill(self, container_id: str, signal: str = "SIGKILL") -> None:
         state = await self.inspect(container_id)
         if not state.running or state.pid is None:
             raise Conflict(f"container {container_id} is not running")
-        _killpg(state.pid, signal_number(signal))
+        await asyncio.to_thread(_signal_container, self._dir(container_id), state.pid, signal_number(signal))
 
     async def remove(self, container_id: str, force: bool = True) -> None:
         cdir = self._dir(container_id)
@@ -370,6 +374,11 @@ def _spawn_shim(cdir: Path) -> subprocess.Popen[bytes]:
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=shim_log,
             start_new_session=True, close_fds=True,
         )
+
+
+def _signal_container(cdir: Path, pgid: int, sig: int) -> None:
+    """The command's process group and every process under its shim (escaped daemons too)."""
+    signal_all(pgid, process_state.live_shim(cdir), sig)
 
 
 def _killpg(pgid: int, sig: int) -> None:

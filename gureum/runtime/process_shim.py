@@ -7,17 +7,19 @@ Gureum re-adopts it from the files (see :mod:`process_layout`).
 
 Theory of operation:
 
-1. read ``config.json``; start the command in its own process group (so a
-   signal to the group reaches everything it started), with rlimits set
-   before ``exec``;
+1. read ``config.json``; become a child subreaper (:mod:`process_reaper`:
+   a daemon that leaves the command's group stays the shim's descendant);
+   start the command in its own process group (so a signal to the group
+   reaches everything it started), with rlimits set before ``exec``;
 2. tell the driver how that went with one JSON line on stdout (the
    handshake: ``{"ok": true, "pid": N}`` or ``{"ok": false, "error": …}``),
    then detach stdout;
 3. copy stdout/stderr into ``log.jsonl`` line by line with timestamps; run
    the health check every interval when one is set;
-4. when the command exits: kill what is left of its process group (as a
-   container's processes die with its PID 1), record the exit code (128 +
-   signal when killed, as Docker reports) and end.
+4. when the command exits: kill and reap everything left under the shim,
+   its process group and escaped daemons alike (as a container's processes
+   die with its PID 1), record the exit code (128 + signal when killed, as
+   Docker reports) and end.
 
 A command that cannot be executed ends the same way with exit code 127
 (not found) or 126 (not executable) and an ``error``, as with Docker.
@@ -41,6 +43,7 @@ from gureum.core.clock import RealClock
 from gureum.runtime.base import HealthCheck
 from gureum.runtime.health import HealthState, next_health
 from gureum.runtime.process_layout import CONFIG, HEALTH, LOG, STATE, read_json, write_json
+from gureum.runtime.process_reaper import Reaper, become_subreaper
 
 _CLOCK = RealClock()
 
@@ -62,14 +65,14 @@ def _limits(config: dict[str, Any]) -> list[tuple[int, int, int]]:
     return out
 
 
-def _spawn(config: dict[str, Any]) -> subprocess.Popen[bytes]:
+def _spawn(config: dict[str, Any], reaper: Reaper) -> subprocess.Popen[bytes]:
     limits = _limits(config)
 
     def before_exec() -> None:
         for which, soft, hard in limits:
             resource.setrlimit(which, (soft, hard))
 
-    return subprocess.Popen(
+    return reaper.popen(
         config["argv"],
         cwd=config["cwd"],
         env=config["env"],
@@ -109,7 +112,9 @@ class _LogWriter:
         self._f.close()
 
 
-def _health_loop(cdir: Path, config: dict[str, Any], started_at: float, done: threading.Event) -> None:
+def _health_loop(
+    cdir: Path, config: dict[str, Any], started_at: float, done: threading.Event, reaper: Reaper
+) -> None:
     hc = config["healthcheck"]
     check = HealthCheck(tuple(hc["test"]), hc["interval"], hc["timeout"], hc["retries"], hc["start_period"])
     argv = list(check.test[1:])
@@ -119,10 +124,7 @@ def _health_loop(cdir: Path, config: dict[str, Any], started_at: float, done: th
     write_json(cdir / HEALTH, {"status": state.status.value, "failing_streak": 0})
     while not done.wait(check.interval):
         try:
-            rc = subprocess.run(
-                argv, cwd=config["cwd"], env=config["env"], capture_output=True,
-                timeout=check.timeout, check=False,
-            ).returncode
+            rc = reaper.run(argv, check.timeout, cwd=config["cwd"], env=config["env"])
         except (OSError, subprocess.TimeoutExpired):
             rc = 1
         if done.is_set():
@@ -145,8 +147,10 @@ def run(cdir: Path) -> int:
         _handshake({"ok": False, "error": f"no {CONFIG} in {cdir}"})
         return 2
     base = {"shim_pid": os.getpid(), "shim_started": psutil.Process().create_time()}
+    become_subreaper()
+    reaper = Reaper()
     try:
-        proc = _spawn(config)
+        proc = _spawn(config, reaper)
     except (OSError, KeyError, ValueError) as exc:
         code, error = _exec_error(exc, config["argv"][0]) if isinstance(exc, OSError) else (126, str(exc))
         now = _CLOCK.now()
@@ -156,6 +160,7 @@ def run(cdir: Path) -> int:
     started_at = _CLOCK.now()
     write_json(cdir / STATE, {**base, "pid": proc.pid, "started_at": started_at})
     _handshake({"ok": True, "pid": proc.pid})
+    reaper.start()
     logs = _LogWriter(cdir / LOG)
     readers = [
         threading.Thread(target=logs.copy, args=(s, n), daemon=True)
@@ -165,13 +170,11 @@ def run(cdir: Path) -> int:
         t.start()
     done = threading.Event()
     if config.get("healthcheck"):
-        threading.Thread(target=_health_loop, args=(cdir, config, started_at, done), daemon=True).start()
+        threading.Thread(target=_health_loop, args=(cdir, config, started_at, done, reaper), daemon=True).start()
     rc = proc.wait()
+    reaper.waited(proc.pid)
     done.set()
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # what the command left behind dies with it
-    except (ProcessLookupError, PermissionError):
-        pass
+    reaper.kill_all(proc.pid)  # what the command left behind dies with it
     for t in readers:
         t.join(timeout=2.0)
     logs.close()

@@ -6,12 +6,13 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
 import psutil
 import pytest
-from runtime_support import wait_for
+from runtime_support import allocate_ip, http_get, wait_for
 
 from gureum.runtime.base import ContainerSpec, DriverError, EventKind, PortMapping, Status
 from gureum.runtime.process import ProcessDriver
@@ -103,6 +104,65 @@ def test_refuses_what_it_cannot_do(tmp_path: Path) -> None:
             await d.create(ContainerSpec(name="empty", image="gureum/busybox", owner="x", command=()))
         cid = await d.create(_spec("ephemeral", ("true",), ip="127.0.77.250", ports=(PortMapping(80, 0),)))
         assert cid
+        await d.close()
+
+    asyncio.run(scenario())
+
+
+def _port_free(ip: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is not a listener
+        try:
+            s.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def _daemon_under(shim_pid: int, group: int) -> psutil.Process:
+    """The httpd that left the command's process group, now a child of the shim (a subreaper)."""
+    [daemon] = [p for p in psutil.Process(shim_pid).children(recursive=True)
+                if p.name() in ("httpd", "busybox") and os.getpgid(p.pid) != group]
+    assert daemon.ppid() == shim_pid
+    return daemon
+
+
+def test_a_daemon_that_leaves_its_process_group_dies_with_the_container(tmp_path: Path) -> None:
+    ip, port = allocate_ip("process-driver/daemon"), 8081
+
+    async def scenario() -> None:
+        d = ProcessDriver(tmp_path, "dd")
+        www = "mkdir -p www && echo daemon > www/index.html"
+        command = ("sh", "-c", f"{www} && httpd -p $GUREUM_PRIVATE_IP:{port} -h www && exec sleep 60")
+        cid = await d.create(_spec("daemon", command, ip=ip, ports=(PortMapping(port, port),)))
+        await d.start(cid)
+        assert (await asyncio.to_thread(http_get, f"http://{ip}:{port}/")).strip() == "daemon"
+        state = _state_file(tmp_path, cid)
+        daemon = _daemon_under(state["shim_pid"], state["pid"])
+        await d.stop(cid, timeout=5)
+        assert (await d.inspect(cid)).exit_code == 143
+        assert not daemon.is_running() and _port_free(ip, port)
+        assert not psutil.pid_exists(state["shim_pid"])
+        await d.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_command_that_only_daemonizes_ends_its_container_and_the_daemon(tmp_path: Path) -> None:
+    """As with Docker: when PID 1 (here httpd's parent, which exits at once) ends, everything ends."""
+    ip, port = allocate_ip("process-driver/daemon-only"), 8082
+
+    async def scenario() -> None:
+        d = ProcessDriver(tmp_path, "dd")
+        cid = await d.create(_spec("daemon-only", ("httpd", "-p", f"{ip}:{port}"), ip=ip))
+        events = d.events()
+        await d.start(cid)
+        ev = await asyncio.wait_for(events.__anext__(), 10)
+        while ev.kind is not EventKind.DIE:
+            ev = await asyncio.wait_for(events.__anext__(), 10)
+        assert ev.exit_code == 0
+        assert _port_free(ip, port)
+        assert not [p for p in psutil.process_iter(["cmdline"]) if f"{ip}:{port}" in " ".join(p.info["cmdline"] or [])]
         await d.close()
 
     asyncio.run(scenario())
