@@ -166,3 +166,25 @@ def test_a_command_that_only_daemonizes_ends_its_container_and_the_daemon(tmp_pa
         await d.close()
 
     asyncio.run(scenario())
+
+
+def test_an_orphan_that_exits_while_the_container_runs_is_reaped(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        d = ProcessDriver(tmp_path, "dd")
+        cid = await d.create(_spec("orphans", ("sh", "-c", "(sleep 0.5 &); exec sleep 30")))
+        await d.start(cid)
+        shim = psutil.Process(_state_file(tmp_path, cid)["shim_pid"])
+
+        async def adopted() -> bool:  # the command and the orphan its subshell left
+            return len(shim.children()) == 2
+
+        async def reaped() -> bool:  # no zombie left behind under the shim
+            return len(shim.children()) == 1
+
+        await wait_for(adopted, 5, "the orphan to be handed to the shim")
+        await wait_for(reaped, 5, "the orphan to exit and be reaped")
+        assert (await d.inspect(cid)).running
+        await d.stop(cid, timeout=1)
+        await d.close()
+
+    asyncio.run(scenario())
