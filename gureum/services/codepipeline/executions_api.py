@@ -82,7 +82,9 @@ def stop_pipeline_execution(ctx: RequestContext, req: dict[str, Any]) -> dict[st
             raise err("PipelineExecutionNotStoppableException", f"Unable to stop pipeline execution '{eid}': its status is {doc['status']}")
         if doc.get("stop") == plan.Stop.ABANDON or (doc.get("stop") == plan.Stop.WAIT and mode == plan.Stop.WAIT):
             raise err("DuplicatedStopRequestException", f"Pipeline execution '{eid}' is already being stopped")
-        doc.update(stop=mode.value, status=plan.ExecStatus.STOPPING.value, stopReason=req.get("reason", ""))
+        doc.update(stop=mode.value, status=plan.ExecStatus.STOPPING.value)
+        if req.get("reason") or "stopReason" not in doc:
+            doc["stopReason"] = req.get("reason", "")
         if doc["entered"]:
             stage = doc["declaration"]["stages"][doc["index"]]["name"]
             if doc["stages"][stage]["status"] == plan.StageStatus.IN_PROGRESS:
