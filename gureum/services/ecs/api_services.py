@@ -31,6 +31,7 @@ from gureum.services.ecs.records import (
 )
 from gureum.services.ecs.registry import Operations
 from gureum.services.ecs.service_records import start_deployment, with_counts
+from gureum.services.ecs.task_targets import check_load_balancers
 
 ops = Operations()
 
@@ -125,6 +126,7 @@ def create_service(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     for k in ("networkConfiguration", "role"):
         if req.get(k):
             doc["roleArn" if k == "role" else k] = req[k]
+    check_load_balancers(ctx, taskdef, doc["loadBalancers"])
     start_deployment(doc, taskdef["taskDefinitionArn"], now)
     ctx.store.put(names.SERVICE, ctx.scope, key, doc)
     enqueue(ctx, SERVICE_CONTROLLER, key)

@@ -12,7 +12,9 @@ Rules, as the ECS docs give them (AWS-FACTS §5.3):
   ``floor(desired × max / 100)``; ``minimumHealthyPercent`` keeps at least
   ``ceil(desired × min / 100)`` *healthy* tasks while old ones are stopped.
 * A task is healthy when RUNNING and: HEALTHY if an essential container has a
-  health check; otherwise once it has been RUNNING for ``healthy_after``
+  health check; for a task of a service with ``loadBalancers``, when its
+  target group reports it ``healthy`` (and its container health check, if
+  any, passes); otherwise once it has been RUNNING for ``healthy_after``
   seconds (40 s on ECS when there is neither a load balancer nor a health
   check).
 * The PRIMARY deployment starts tasks up to the desired count within the
@@ -20,8 +22,14 @@ Rules, as the ECS docs give them (AWS-FACTS §5.3):
   ones first, the healthy ones only while the minimum holds.  When the primary
   has all its tasks healthy and the old deployments none, it is COMPLETED and
   the older deployments disappear.
-* Tasks that fail container health checks are stopped (after
-  ``healthCheckGracePeriodSeconds``) and replaced.
+* Tasks that fail container health checks, or that their target group
+  reports ``unhealthy``, are stopped (after ``healthCheckGracePeriodSeconds``)
+  and replaced; the ELB case with the event "(service S) (task T) (port P) is
+  unhealthy in (target-group ARN) due to (reason R)." and stoppedReason
+  "Task failed ELB health checks in (target-group ARN)".
+* While a load-balanced task is RUNNING and not yet healthy (or could turn
+  unhealthy) the service looks again every ``LB_POLL`` seconds: target
+  health is not pushed to the scheduler.
 * Deployment circuit breaker: a task of the deployment that stops on its own
   (TaskFailedToStart, EssentialContainerExited: stage 1) or is stopped for
   failing its container health checks (stage 2) is a failure; the count
@@ -40,6 +48,8 @@ DEFAULT_HEALTHY_AFTER = 40.0
 CB_FAILED_REASON = "ECS deployment circuit breaker: tasks failed to start."
 FAILURE_STOP_CODES = frozenset({"TaskFailedToStart", "EssentialContainerExited"})
 HEALTH_STOP_REASON = "Task failed container health checks"
+ELB_STOP_PREFIX = "Task failed ELB health checks in "
+LB_POLL = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,11 @@ class TaskView:
     stopped_at: float | None = None
     stop_code: str | None = None
     stopped_reason: str | None = None
+    load_balanced: bool = False  # registered with a target group: its health decides
+    lb_health: str = ""  # TargetHealth.State of its (first) target
+    lb_target_group: str = ""
+    lb_port: int = 0
+    lb_reason: str = ""  # TargetHealth.Description when unhealthy
 
     @property
     def active(self) -> bool:
@@ -142,6 +157,8 @@ def circuit_breaker_threshold(desired: int) -> int:
 def is_healthy(t: TaskView, healthy_after: float, now: float) -> bool:
     if not t.active or t.last_status != "RUNNING":
         return False
+    if t.load_balanced:
+        return t.lb_health == "healthy" and (not t.has_health_check or t.health == "HEALTHY")
     if t.has_health_check:
         return t.health == "HEALTHY"
     return t.started_at is not None and now - t.started_at >= healthy_after
@@ -152,7 +169,8 @@ def deployment_failures(tasks: list[TaskView]) -> int:
     last_healthy = max((t.healthy_at for t in tasks if t.healthy_at is not None), default=None)
     n = 0
     for t in tasks:
-        if t.stop_code not in FAILURE_STOP_CODES and t.stopped_reason != HEALTH_STOP_REASON:
+        health_failed = t.stopped_reason == HEALTH_STOP_REASON or (t.stopped_reason or "").startswith(ELB_STOP_PREFIX)
+        if t.stop_code not in FAILURE_STOP_CODES and not health_failed:
             continue
         when = t.stopped_at if t.stopped_at is not None else t.created_at
         if last_healthy is None or when > last_healthy:
@@ -220,16 +238,29 @@ def _rollback_target(svc: ServiceState, failed: DeploymentState) -> Rollback | N
     )
 
 
-def _unhealthy(svc: ServiceState, active: list[TaskView], now: float) -> set[str]:
-    """Tasks failing their container health checks, past the grace period."""
-    out = set()
+def _unhealthy(svc: ServiceState, active: list[TaskView], now: float) -> dict[str, StopTask]:
+    """Tasks failing container or ELB health checks, past the grace period: how to stop each."""
+    out = {}
     for t in active:
-        if t.last_status != "RUNNING" or t.health != "UNHEALTHY" or not t.has_health_check:
+        if t.last_status != "RUNNING":
             continue
         if t.started_at is not None and now - t.started_at < svc.grace_period:
             continue
-        out.add(t.id)
+        if t.health == "UNHEALTHY" and t.has_health_check:
+            out[t.id] = _health_stop(svc, t.id)
+        elif t.load_balanced and t.lb_health == "unhealthy":
+            out[t.id] = elb_health_stop(svc, t)
     return out
+
+
+def elb_health_stop(svc: ServiceState, t: TaskView) -> StopTask:
+    tg = f"(target-group {t.lb_target_group})"
+    return StopTask(
+        t.id,
+        f"{ELB_STOP_PREFIX}{tg}",
+        f"(service {svc.name}) (task {t.id}) (port {t.lb_port}) is unhealthy in {tg} "
+        f"due to (reason {t.lb_reason or 'Health checks failed'}).",
+    )
 
 
 def _health_stop(svc: ServiceState, task_id: str) -> StopTask:
@@ -245,7 +276,7 @@ def _scale_primary(
     primary: DeploymentState,
     new: list[TaskView],
     old: list[TaskView],
-    unhealthy: set[str],
+    unhealthy: dict[str, StopTask],
     now: float,
 ) -> tuple[tuple[StartTasks, ...], list[StopTask]]:
     """Starts for the primary, scale-in stops, and stops of unhealthy tasks.
@@ -256,7 +287,7 @@ def _scale_primary(
     """
     ok = [t for t in new if t.id not in unhealthy]
     want = svc.desired_count - len(ok)
-    sick = [_health_stop(svc, t.id) for t in [*new, *old] if t.id in unhealthy and t.deployment_id == primary.id]
+    sick = [unhealthy[t.id] for t in [*new, *old] if t.id in unhealthy and t.deployment_id == primary.id]
     if want < 0:
         # Scale in: unhealthy, then never-healthy and not-yet-running tasks, then the newest.
         order = sorted(ok, key=lambda t: (is_healthy(t, svc.healthy_after, now), t.last_status == "RUNNING", -t.created_at))
@@ -322,11 +353,14 @@ def _progress(
 
 
 def _next_health_time(svc: ServiceState, live: list[TaskView], now: float) -> float | None:
-    """When a RUNNING task without a health check will count as healthy."""
+    """When a RUNNING task without a health check will count as healthy (or, behind
+    a balancer, when to look at its target health again)."""
     waits = [
         t.started_at + svc.healthy_after - now
         for t in live
-        if t.last_status == "RUNNING" and not t.has_health_check and t.started_at is not None
-        and now - t.started_at < svc.healthy_after
+        if t.last_status == "RUNNING" and not t.has_health_check and not t.load_balanced
+        and t.started_at is not None and now - t.started_at < svc.healthy_after
     ]
+    if any(t.load_balanced and t.last_status in ("ACTIVATING", "RUNNING") for t in live):
+        waits.append(LB_POLL)
     return max(0.1, min(waits)) if waits else None

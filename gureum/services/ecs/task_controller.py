@@ -43,15 +43,17 @@ from gureum.runtime.base import (
     RuntimeDriver,
     StartFailed,
 )
-from gureum.services.ecs import names
+from gureum.services.ecs import names, task_targets
 from gureum.services.ecs.records import TASK_CONTROLLER, scoped_key, split_scoped_key
 from gureum.services.ecs.runtime_link import EventWatch, driver_of
 from gureum.services.ecs.task_lifecycle import (
     DEFAULT_STOP_TIMEOUT,
     Action,
     BlockContainer,
+    DeregisterTargets,
     KillContainer,
     ProvisionNetwork,
+    RegisterTargets,
     ReleaseNetwork,
     RemoveContainers,
     RequestStop,
@@ -138,7 +140,7 @@ class TaskController:
         for _ in range(MAX_STEPS):
             states = await self._inspect(driver, doc)
             obs = self._project(doc, states)
-            plan = decide_task_step(self._state(doc), obs, self.app.clock.now())
+            plan = decide_task_step(self._state(scope, doc), obs, self.app.clock.now())
             if not plan.actions:
                 break
             again = await self._apply(driver, scope, skey, doc, plan)
@@ -163,7 +165,7 @@ class TaskController:
                 if target is not None:
                     self.logs.follow(driver, rec["id"], scope.account, target)
 
-    def _state(self, doc: Doc) -> TaskState:
+    def _state(self, scope: Scope, doc: Doc) -> TaskState:
         return TaskState(
             last_status=TaskStatus(doc["lastStatus"]),
             desired_status=doc["desiredStatus"],
@@ -172,6 +174,7 @@ class TaskController:
             needs_network=doc.get("_networkMode") == "awsvpc",
             network_ready=bool(doc.get("_ip")),
             stop_code=doc.get("stopCode"),
+            lb=task_targets.lb_phase(self.app, scope, doc),
         )
 
     async def _inspect(self, driver: RuntimeDriver, doc: Doc) -> dict[str, ContainerState | None]:
@@ -271,6 +274,12 @@ class TaskController:
             return True
         if isinstance(a, RemoveContainers):
             await self._remove_all(driver, doc)
+            return True
+        if isinstance(a, RegisterTargets):
+            task_targets.register(self.app, scope, doc)
+            return True
+        if isinstance(a, DeregisterTargets):
+            task_targets.deregister(self.app, scope, doc)
             return True
         return False
 

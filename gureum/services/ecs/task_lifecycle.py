@@ -28,7 +28,13 @@ lifecycle")::
   container for good: an essential one fails the task with TaskFailedToStart.
   A container that cannot be created (no such image: CannotPullContainerError)
   or started (no such command: CannotStartContainerError) fails the task too.
-* ACTIVATING → RUNNING once every container has started (or finished).
+* ACTIVATING → RUNNING once every container has started (or finished) and,
+  for a task of a service with ``loadBalancers``, its targets are registered
+  (``lb`` "wanted" → RegisterTargets).
+* RUNNING → DEACTIVATING when it must stop; a registered task deregisters
+  (DeregisterTargets) and stays DEACTIVATING while its target group drains
+  it (``lb`` "draining": in-flight requests finish), then STOPPING: no
+  container gets SIGTERM while the balancer may still send it a request.
 * Any essential container exiting stops the task: stopCode
   EssentialContainerExited, "Essential container in task exited".
 * Stopping sends SIGTERM in reverse dependency order (a container is stopped
@@ -140,6 +146,8 @@ class TaskState:
     needs_network: bool = False
     network_ready: bool = False
     stop_code: str | None = None
+    # Load balancer targets: none | wanted (to register) | registered | draining | drained
+    lb: str = "none"
 
 
 # -- outputs -----------------------------------------------------------------------
@@ -203,6 +211,16 @@ class RemoveContainers:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class RegisterTargets:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeregisterTargets:
+    reason: str
+
+
 Action = (
     ProvisionNetwork
     | StartContainer
@@ -213,7 +231,10 @@ Action = (
     | SetStatus
     | ReleaseNetwork
     | RemoveContainers
+    | RegisterTargets
+    | DeregisterTargets
 )
+DRAIN_POLL = 1.0  # seconds between looks at a draining target
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +296,9 @@ def _step_up(task: TaskState, obs: dict[str, ContainerObserved], now: float) -> 
     if status == TaskStatus.PENDING:
         return _start_containers(task, obs, now)
     if status == TaskStatus.ACTIVATING:
+        if task.lb == "wanted":
+            return TaskPlan((RegisterTargets("task of a load-balanced service"),
+                             SetStatus(TaskStatus.RUNNING, "targets registered")))
         return TaskPlan((SetStatus(TaskStatus.RUNNING, FORWARD[status][1]),))
     return TaskPlan()  # RUNNING: nothing to do until something exits
 
@@ -370,6 +394,10 @@ def _step_down(task: TaskState, obs: dict[str, ContainerObserved], now: float) -
     if entry is not None:
         return TaskPlan((SetStatus(entry, "desiredStatus is STOPPED"),))
     if status == TaskStatus.DEACTIVATING:
+        if task.lb == "registered":
+            return TaskPlan((DeregisterTargets("task is stopping: drain it first"),), requeue_after=DRAIN_POLL)
+        if task.lb == "draining":
+            return TaskPlan((), requeue_after=DRAIN_POLL, notes=("waiting for the target group to drain the task",))
         return TaskPlan((SetStatus(TaskStatus.STOPPING, FORWARD[status][1]),))
     if status == TaskStatus.STOPPING:
         return _stop_containers(task, obs, now)
