@@ -23,6 +23,7 @@ SERVICES: dict[str, str] = {
     "codebuild": "gureum.services.codebuild.api",
     "elbv2": "gureum.services.elbv2.api",
     "acm": "gureum.services.acm.api",
+    "codedeploy": "gureum.services.codedeploy.api",
     "autoscaling": "gureum.services.autoscaling.api",
     "application-autoscaling": "gureum.services.applicationautoscaling.api",
     "codepipeline": "gureum.services.codepipeline.api",
@@ -35,6 +36,7 @@ RESUME: dict[str, tuple[str, ...]] = {
     "ec2": ("ec2.instance", "ec2.image"),  # instances to re-adopt, AMIs to finish
     "cloudwatch": ("cloudwatch.alarm",),  # the alarm evaluator
     "elbv2": ("elbv2.lb", "elbv2.tg"),  # listeners re-open, health checks resume
+    "codedeploy": ("codedeploy.active",),  # deployments left in progress
     "autoscaling": ("autoscaling.group",),  # groups keep their capacity, hooks time out
     "application-autoscaling": ("applicationautoscaling.target",),  # policies answer alarms, schedules run
     "codepipeline": ("codepipeline.active", "codepipeline.watch"),  # executions go on, S3 sources watched

@@ -6,6 +6,11 @@ API handlers do and return at once — the instance controller does the rest.
                                      "MinCount": 2, "MaxCount": 2, "UserData": b64})
     describe(app, scope, ids)        # Instance dicts, as DescribeInstances shows them
     terminate(app, scope, ids)       # [{"InstanceId", "CurrentState", "PreviousState"}]
+    instances(app, scope)            # every instance of the scope (Instance dicts, Tags included)
+    container_of(app, scope, id)     # the runtime container id of a running instance, or None
+
+(``instances`` and ``container_of`` were added for CodeDeploy's agent, which
+runs lifecycle scripts inside an instance with the runtime driver's exec.)
 
 Input dicts use RunInstances' member names (``LaunchTemplate``,
 ``TagSpecifications``, ``SubnetId``… included; ``UserData`` is base64).
@@ -23,14 +28,14 @@ from gureum.core.store import Scope
 from gureum.services.ec2 import instance_views, tag_store
 from gureum.services.ec2.instance_states import CODES, State, Verb
 from gureum.services.ec2.instances import change, launch, require_instances
-from gureum.services.ec2.names import BUILTIN_AMI, STATE_TOPIC
+from gureum.services.ec2.names import BUILTIN_AMI, INSTANCE, STATE_TOPIC
 
 if TYPE_CHECKING:
     from gureum.app import App
 
 __all__ = [
-    "BUILTIN_AMI", "CODES", "STATE_TOPIC", "State", "describe", "reboot", "run_instances",
-    "start", "stop", "tag", "terminate",
+    "BUILTIN_AMI", "CODES", "STATE_TOPIC", "State", "container_of", "describe", "instances", "reboot",
+    "run_instances", "start", "stop", "tag", "terminate",
 ]
 
 
@@ -82,3 +87,18 @@ def start(app: App, scope: Scope, ids: Sequence[str]) -> list[dict[str, Any]]:
 def reboot(app: App, scope: Scope, ids: Sequence[str]) -> None:
     _ready(app)
     change(app, scope, list(ids), Verb.REBOOT)
+
+
+def instances(app: App, scope: Scope) -> list[dict[str, Any]]:
+    """Every instance of ``scope`` as DescribeInstances shows it (terminated ones too)."""
+    return [instance_views.instance_view(d, tag_store.get(app.store, scope, d["InstanceId"]))
+            for _, d in app.store.list(INSTANCE, scope)]
+
+
+def container_of(app: App, scope: Scope, instance_id: str) -> str | None:
+    """The runtime driver's container id of a running instance (None when it has none)."""
+    doc = app.store.get(INSTANCE, scope, instance_id)
+    if doc is None or doc["State"]["Name"] != "running":
+        return None
+    cid = doc.get("_cid")
+    return str(cid) if cid else None

@@ -11,11 +11,12 @@ from gureum.services.ecs import (
     api_tags,
     api_taskdefs,
     api_tasks,
+    task_sets,
 )
 
 api = ServiceApi("ecs")
 
-for _module in (api_clusters, api_taskdefs, api_tasks, api_services, api_instances, api_tags):
+for _module in (api_clusters, api_taskdefs, api_tasks, api_services, api_instances, api_tags, task_sets):
     for _name, _handler in _module.ops.handlers.items():
         api.operation(_name)(_handler)
 

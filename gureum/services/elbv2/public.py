@@ -6,6 +6,12 @@ groups with target groups, the CLI) may call on elbv2.
     target_health(app, scope, tg_arn)   # TargetHealthDescription dicts, as the API
     target_group(app, scope, tg_arn)    # the TargetGroup dict, or None
     resolve(app, "my-alb-123.us-east-1.elb.localhost")  # ("127.0.1.7", {80: 80})
+    target_group_by_name(app, scope, "web-blue")   # the TargetGroup dict, or None
+    listener(app, scope, listener_arn)              # the Listener dict, or None
+    listener_rules(app, scope, listener_arn)        # its Rule dicts (default rule included), as DescribeRules
+    set_rule_actions(app, scope, rule_arn, actions) # ModifyRule(Actions=…); the default rule too
+
+(The last four were added for CodeDeploy's blue/green traffic shifting.)
 
 They behave exactly as the API operations (same checks, same errors:
 ``ServiceError`` with elbv2's codes) and return at once; the ``elbv2.tg``
@@ -21,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from gureum.core.ids import request_id
 from gureum.core.store import Scope
 from gureum.services.api import RequestContext
-from gureum.services.elbv2.records import LB, find_tg, public
+from gureum.services.elbv2.records import LB, TG, find_listener, find_tg, public
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -73,3 +79,28 @@ def resolve(app: App, dns_name: str) -> tuple[str, dict[int, int]] | None:
                 ports = {int(k): int(v) for k, v in (bound.get("ports") or {}).items()}
                 return str(bound["address"]), ports
     return None
+
+
+def target_group_by_name(app: App, scope: Scope, name: str) -> dict[str, Any] | None:
+    doc = app.store.get(TG, scope, name)
+    return None if doc is None else public(doc)
+
+
+def listener(app: App, scope: Scope, listener_arn: str) -> dict[str, Any] | None:
+    doc = find_listener(app.store, scope, listener_arn)
+    return None if doc is None else public(doc)
+
+
+def listener_rules(app: App, scope: Scope, listener_arn: str) -> list[dict[str, Any]]:
+    """The listener's rules as DescribeRules answers them (the default rule last); ListenerNotFound if unknown."""
+    from gureum.services.elbv2.rules import describe_rules as handler
+
+    out = handler(_ctx(app, scope, "DescribeRules"), {"ListenerArn": listener_arn, "PageSize": 400})
+    return list(out["Rules"])
+
+
+def set_rule_actions(app: App, scope: Scope, rule_arn: str, actions: list[dict[str, Any]]) -> None:
+    """ModifyRule with new actions (the default rule's are the listener's default actions)."""
+    from gureum.services.elbv2.rules import modify_rule as handler
+
+    handler(_ctx(app, scope, "ModifyRule"), {"RuleArn": rule_arn, "Actions": actions})

@@ -1,0 +1,1 @@
+"""CodeDeploy: applications, deployment groups and deployments that really run (see README.md)."""
