@@ -9,7 +9,16 @@ from typing import Any
 
 import boto3
 import pytest
-from codepipeline_support import Sandbox, actions_of, clients, error_code, tid, wait_for, wait_status, zip_of
+from codepipeline_support import (
+    Sandbox,
+    actions_of,
+    clients,
+    error_code,
+    tid,
+    wait_for,
+    wait_status,
+    zip_of,
+)
 from conftest import Server, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
