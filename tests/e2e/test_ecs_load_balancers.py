@@ -199,6 +199,12 @@ def test_rolling_deployment_behind_the_balancer_loses_no_request(env: Setup) -> 
         thread.start()
     try:
         blue_ips = set(env.task_ips("web").values())
+        no_port = env.ecs.register_task_definition(
+            family=env.family, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+            containerDefinitions=[{"name": "web", "image": BUSYBOX, "portMappings": [{"containerPort": 8080}]}],
+        )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
+        with pytest.raises(ClientError, match="The container web did not have a container port 80 defined."):
+            env.ecs.update_service(cluster=env.cluster, service="web", taskDefinition=no_port)
         env.ecs.update_service(cluster=env.cluster, service="web", taskDefinition=env.register("green"))
 
         def completed() -> bool:
@@ -226,11 +232,15 @@ def test_a_task_failing_elb_health_checks_is_replaced(env: Setup) -> None:
     (env.trigger_dir / victim_ip).touch()
     message = (f"(port 80) is unhealthy in (target-group {env.tg}) due to (reason Health checks failed")
 
-    def replaced() -> bool:
-        t = env.ecs.describe_tasks(cluster=env.cluster, tasks=[victim_arn])["tasks"][0]
-        return t["desiredStatus"] == "STOPPED"
+    statuses: list[str] = []
 
-    wait_for(replaced, timeout=30, what="the unhealthy task to be stopped")
+    def stopped() -> bool:
+        t = env.ecs.describe_tasks(cluster=env.cluster, tasks=[victim_arn])["tasks"][0]
+        statuses.append(t["lastStatus"])
+        return t["lastStatus"] == "STOPPED"
+
+    wait_for(stopped, timeout=30, what="the unhealthy task to be stopped")
+    assert "DEACTIVATING" in statuses, statuses  # deregistered and drained before SIGTERM
     (env.trigger_dir / victim_ip).unlink()  # its address may go to the replacement
     t = env.ecs.describe_tasks(cluster=env.cluster, tasks=[victim_arn])["tasks"][0]
     assert t["stoppedReason"] == f"Task failed ELB health checks in (target-group {env.tg})"

@@ -15,7 +15,7 @@ from typing import Any
 
 from gureum.core.errors import ServiceError
 from gureum.services.api import RequestContext
-from gureum.services.ecs import errors, names, task_sets
+from gureum.services.ecs import errors, names
 from gureum.services.ecs.api_tasks import check_network, launch_type_for
 from gureum.services.ecs.records import (
     SERVICE_CONTROLLER,
@@ -31,6 +31,7 @@ from gureum.services.ecs.records import (
 )
 from gureum.services.ecs.registry import Operations
 from gureum.services.ecs.service_records import start_deployment, with_counts
+from gureum.services.ecs.task_targets import check_load_balancers
 
 ops = Operations()
 
@@ -81,8 +82,8 @@ def create_service(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     if existing is not None and existing.get("status") != "INACTIVE":
         raise errors.invalid("Creation of service was not idempotent.")
     controller = (req.get("deploymentController") or {}).get("type", "ECS")
-    if controller not in ("ECS", "CODE_DEPLOY"):
-        raise errors.invalid(f"Gureum runs services with the ECS or CODE_DEPLOY deployment controller only, not {controller}.")
+    if controller != "ECS":
+        raise errors.invalid(f"Gureum runs services with the ECS (rolling update) deployment controller only, not {controller}.")
     strategy = req.get("schedulingStrategy") or "REPLICA"
     if strategy == "REPLICA" and req.get("desiredCount") is None:
         raise errors.invalid("The desiredCount parameter is required for a service with the REPLICA scheduling strategy.")
@@ -107,7 +108,7 @@ def create_service(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         "placementStrategy": list(req.get("placementStrategy") or []),
         "healthCheckGracePeriodSeconds": int(req.get("healthCheckGracePeriodSeconds") or 0),
         "schedulingStrategy": strategy,
-        "deploymentController": {"type": controller},
+        "deploymentController": {"type": "ECS"},
         "tags": check_tags(req.get("tags")),
         "createdBy": f"arn:aws:iam::{ctx.account}:root",
         "enableECSManagedTags": bool(req.get("enableECSManagedTags")),
@@ -125,11 +126,8 @@ def create_service(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     for k in ("networkConfiguration", "role"):
         if req.get(k):
             doc["roleArn" if k == "role" else k] = req[k]
-    if controller == "CODE_DEPLOY":  # task sets instead of deployments (task_sets.py)
-        task_sets.check_load_balancers(ctx, taskdef, doc["loadBalancers"])
-        task_sets.start_service(doc, taskdef, ctx.region, ctx.account, now)
-    else:
-        start_deployment(doc, taskdef["taskDefinitionArn"], now)
+    check_load_balancers(ctx, taskdef, doc["loadBalancers"])
+    start_deployment(doc, taskdef["taskDefinitionArn"], now)
     ctx.store.put(names.SERVICE, ctx.scope, key, doc)
     enqueue(ctx, SERVICE_CONTROLLER, key)
     return {"service": _describe(ctx, doc)}
@@ -145,16 +143,18 @@ def update_service(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     td_arn = doc["taskDefinition"]
     if req.get("taskDefinition"):
         taskdef = get_taskdef(ctx, req["taskDefinition"])
-        task_sets.check_update(doc, req, taskdef["taskDefinitionArn"])
         redeploy = redeploy or taskdef["taskDefinitionArn"] != td_arn
         td_arn = taskdef["taskDefinitionArn"]
     else:
         taskdef = get_taskdef(ctx, td_arn, for_launch=False)
-    task_sets.check_update(doc, req, None)
     if req.get("networkConfiguration") is not None:
         check_network(taskdef, req["networkConfiguration"])
         redeploy = redeploy or req["networkConfiguration"] != doc.get("networkConfiguration")
         doc["networkConfiguration"] = req["networkConfiguration"]
+    if req.get("loadBalancers") is not None or req.get("taskDefinition"):
+        lbs = req["loadBalancers"] if req.get("loadBalancers") is not None else doc.get("loadBalancers") or []
+        check_load_balancers(ctx, taskdef, lbs)  # the new revision must still have the container port
+        redeploy = redeploy or lbs != (doc.get("loadBalancers") or [])
     if req.get("desiredCount") is not None:
         doc["desiredCount"] = int(req["desiredCount"])
     if req.get("deploymentConfiguration") is not None:
