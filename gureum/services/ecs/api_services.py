@@ -15,7 +15,7 @@ from typing import Any
 
 from gureum.core.errors import ServiceError
 from gureum.services.api import RequestContext
-from gureum.services.ecs import errors, names
+from gureum.services.ecs import errors, names, task_sets
 from gureum.services.ecs.api_tasks import check_network, launch_type_for
 from gureum.services.ecs.records import (
     SERVICE_CONTROLLER,
@@ -82,8 +82,8 @@ def create_service(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     if existing is not None and existing.get("status") != "INACTIVE":
         raise errors.invalid("Creation of service was not idempotent.")
     controller = (req.get("deploymentController") or {}).get("type", "ECS")
-    if controller != "ECS":
-        raise errors.invalid(f"Gureum runs services with the ECS (rolling update) deployment controller only, not {controller}.")
+    if controller not in ("ECS", "CODE_DEPLOY"):
+        raise errors.invalid(f"Gureum runs services with the ECS or CODE_DEPLOY deployment controller only, not {controller}.")
     strategy = req.get("schedulingStrategy") or "REPLICA"
     if strategy == "REPLICA" and req.get("desiredCount") is None:
         raise errors.invalid("The desiredCount parameter is required for a service with the REPLICA scheduling strategy.")
@@ -108,7 +108,7 @@ def create_service(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         "placementStrategy": list(req.get("placementStrategy") or []),
         "healthCheckGracePeriodSeconds": int(req.get("healthCheckGracePeriodSeconds") or 0),
         "schedulingStrategy": strategy,
-        "deploymentController": {"type": "ECS"},
+        "deploymentController": {"type": controller},
         "tags": check_tags(req.get("tags")),
         "createdBy": f"arn:aws:iam::{ctx.account}:root",
         "enableECSManagedTags": bool(req.get("enableECSManagedTags")),
@@ -127,7 +127,11 @@ def create_service(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         if req.get(k):
             doc["roleArn" if k == "role" else k] = req[k]
     check_load_balancers(ctx, taskdef, doc["loadBalancers"])
-    start_deployment(doc, taskdef["taskDefinitionArn"], now)
+    if controller == "CODE_DEPLOY":  # task sets instead of deployments (task_sets.py)
+        task_sets.check_load_balancers(ctx, taskdef, doc["loadBalancers"])
+        task_sets.start_service(doc, taskdef, ctx.region, ctx.account, now)
+    else:
+        start_deployment(doc, taskdef["taskDefinitionArn"], now)
     ctx.store.put(names.SERVICE, ctx.scope, key, doc)
     enqueue(ctx, SERVICE_CONTROLLER, key)
     return {"service": _describe(ctx, doc)}
@@ -143,10 +147,12 @@ def update_service(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     td_arn = doc["taskDefinition"]
     if req.get("taskDefinition"):
         taskdef = get_taskdef(ctx, req["taskDefinition"])
+        task_sets.check_update(doc, req, taskdef["taskDefinitionArn"])
         redeploy = redeploy or taskdef["taskDefinitionArn"] != td_arn
         td_arn = taskdef["taskDefinitionArn"]
     else:
         taskdef = get_taskdef(ctx, td_arn, for_launch=False)
+    task_sets.check_update(doc, req, None)
     if req.get("networkConfiguration") is not None:
         check_network(taskdef, req["networkConfiguration"])
         redeploy = redeploy or req["networkConfiguration"] != doc.get("networkConfiguration")
