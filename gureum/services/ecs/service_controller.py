@@ -54,6 +54,7 @@ from gureum.services.ecs.task_placement import place_on_instances
 from gureum.services.ecs.task_records import Launch, build_task
 from gureum.services.ecs.task_set_controller import reconcile_task_sets
 from gureum.services.ecs.task_sets import uses_task_sets
+from gureum.services.ecs.task_targets import with_target_health
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -134,18 +135,18 @@ class ServiceController:
         now = self.app.clock.now()
         tasks = service_tasks(store, scope, svc["_cluster"], svc["serviceName"])
         state = service_state(svc, self.healthy_after)
-        self._mark_healthy(scope, tasks, now)
-        views = [task_view(t) for t in tasks]
+        views = with_target_health(self.app, scope, tasks, [task_view(t) for t in tasks])
+        self._mark_healthy(scope, tasks, views, now)
         plan = decide_service_actions(state, views, now)
         with store.transaction():
             self._apply(scope, svc, tasks, views, plan, now)
             store.put(names.SERVICE, scope, key, svc)
         return Requeue(plan.requeue_after) if plan.requeue_after is not None else None
 
-    def _mark_healthy(self, scope: Scope, tasks: list[Doc], now: float) -> None:
+    def _mark_healthy(self, scope: Scope, tasks: list[Doc], views: list[TaskView], now: float) -> None:
         """Record when each task first counted as healthy (circuit-breaker reset)."""
-        for t in tasks:
-            if t.get("_healthyAt") is None and is_healthy(task_view(t), self.healthy_after, now):
+        for t, v in zip(tasks, views, strict=True):
+            if t.get("_healthyAt") is None and is_healthy(v, self.healthy_after, now):
                 t["_healthyAt"] = now
                 self.app.store.put(names.TASK, scope, task_key(t["_cluster"], t["_id"]), t)
 
