@@ -1,19 +1,27 @@
 """Deploy: CodeDeploy and CodeDeployToECS — an integration point for Gureum's CodeDeploy.
 
-CodeDeploy is built separately.  Until ``gureum/services/codedeploy/public.py``
-exists, these actions fail with "provider not available yet".  When it
-exists, this module expects from it:
+Until ``gureum/services/codedeploy/public.py`` exists (with the two functions
+below), these actions fail with "… provider is not available yet".  The
+contract this module expects of it:
 
 * ``create_deployment(app, scope, *, application_name, deployment_group_name,
-  revision, description) -> str`` — start a deployment, return its id.
-  ``revision`` is ``{"revisionType": "S3", "s3Location": {"bucket", "key",
-  "bundleType": "zip"}}`` (the input artifact) for CodeDeploy; for
-  CodeDeployToECS ``{"revisionType": "AppSpecContent", "appSpecContent":
-  {"content": <appspec text>}}`` plus ``task_definition`` (the task definition
-  template text, images filled in) passed as a keyword argument;
+  revision, description) -> str`` — CreateDeployment; returns the deployment id.
 * ``get_deployment(app, scope, deployment_id) -> dict | None`` — GetDeployment's
   ``deploymentInfo`` (``status``: Created, Queued, InProgress, Baking, Ready,
   Succeeded, Failed, Stopped; ``errorInformation``).
+
+What is deployed, as CodePipeline does it:
+
+* CodeDeploy (EC2/on-premises): the input artifact as an S3 revision
+  ``{"revisionType": "S3", "s3Location": {"bucket", "key", "bundleType": "zip"}}``.
+* CodeDeployToECS (blue/green): the task definition template
+  (``TaskDefinitionTemplateArtifact``/``TaskDefinitionTemplatePath``, default
+  ``taskdef.json``) with each ``<ImageNContainerName>`` placeholder replaced by
+  the ``ImageURI`` of ``imageDetail.json`` in ``ImageNArtifactName`` is
+  registered as a new ECS task definition revision; the AppSpec
+  (``AppSpecTemplateArtifact``/``AppSpecTemplatePath``, default
+  ``appspec.yaml``) with ``<TASK_DEFINITION>`` replaced by its ARN is the
+  revision ``{"revisionType": "AppSpecContent", "appSpecContent": {"content": …}}``.
 
 The action succeeds when the deployment Succeeded and fails with its
 ``errorInformation`` when it Failed or Stopped.
@@ -95,12 +103,13 @@ async def poll(call: ActionCall) -> Outcome:
 
 
 def _ecs_inputs(call: ActionCall) -> dict[str, Any] | str:
+    from gureum.services.ecs import public as ecs
+
     def file_of(artifact_key: str, path_key: str, default: str) -> str | None:
         ref = call.input_named(call.config.get(artifact_key))
         if ref is None:
             return None
-        members = artifacts.zip_members(artifacts.read_bytes(call.app, ref))
-        raw = members.get(call.config.get(path_key) or default)
+        raw = artifacts.zip_members(artifacts.read_bytes(call.app, ref)).get(call.config.get(path_key) or default)
         return None if raw is None else raw.decode()
 
     taskdef = file_of("TaskDefinitionTemplateArtifact", "TaskDefinitionTemplatePath", "taskdef.json")
@@ -114,4 +123,9 @@ def _ecs_inputs(call: ActionCall) -> dict[str, Any] | str:
             continue
         detail = json.loads(artifacts.zip_members(artifacts.read_bytes(call.app, ref)).get("imageDetail.json", b"{}"))
         taskdef = taskdef.replace(f"<{placeholder}>", str(detail.get("ImageURI", "")))
-    return {"revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec}}, "task_definition": taskdef}
+    try:
+        registered = ecs.register_task_definition(call.app, call.scope, json.loads(taskdef))
+    except ValueError:
+        return "The task definition template is not valid JSON"
+    content = appspec.replace("<TASK_DEFINITION>", registered["taskDefinitionArn"])
+    return {"revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": content}}}
