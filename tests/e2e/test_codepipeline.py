@@ -203,7 +203,8 @@ def test_a_source_push_runs_the_whole_pipeline_with_a_failed_test_retried(aws: C
     assert acts[("Build", "Compile")][0]["status"] == "Succeeded"
     assert acts[("Build", "Compile")][0]["output"]["outputVariables"]["VERSION"].startswith("1.0.")
     resolved = acts[("Build", "Compile")][0]["input"]["resolvedConfiguration"]["EnvironmentVariables"]
-    assert json.loads(resolved) == [{"name": "SRC_VERSION", "value": pushed[0]["sourceRevisions"][0]["revisionId"]}]
+    summary = next(e for e in cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"] if e["pipelineExecutionId"] == eid)
+    assert json.loads(resolved) == [{"name": "SRC_VERSION", "value": summary["sourceRevisions"][0]["revisionId"]}]
     bad = acts[("Test", "UnitTests")][0]
     assert bad["status"] == "Failed"
     message = bad["output"]["executionResult"]["errorDetails"]["message"]
