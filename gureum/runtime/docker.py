@@ -178,6 +178,17 @@ class DockerDriver:
         raw = await self._call(self.client.api.stats, container_id, stream=False)
         return stats_from_raw(raw)
 
+    async def update_limits(self, container_id: str, cpus: float) -> None:
+        """``docker update --cpus``: the containers were made with NanoCpus, which the
+        engine will not mix with a CPU quota, so NanoCpus is what changes."""
+
+        def run() -> None:
+            url = self.client.api._url("/containers/{0}/update", container_id)
+            response = self.client.api._post_json(url, data={"NanoCpus": int(cpus * 1e9)})
+            self.client.api._raise_for_status(response)
+
+        await self._call(run)
+
     async def exec(self, container_id: str, command: list[str]) -> ExecResult:
         def run() -> ExecResult:
             created = self.client.api.exec_create(container_id, command, stdout=True, stderr=True)

@@ -23,7 +23,8 @@ What it cannot isolate (use the docker driver when you need these):
 * **limits** — memory only as ``RLIMIT_AS`` (address space, not resident
   memory: a program that reserves much virtual memory may fail sooner than
   under a cgroup; pass ``memory_enforcement="none"`` to turn it off), no OOM
-  kill and no ``oom`` events; CPU limits are not enforced at all; ulimits
+  kill and no ``oom`` events; CPU limits are not enforced at all
+  (``update_limits`` only records them in ``cpu_limits``); ulimits
   are applied as rlimits;
 * **images** — only ``gureum/busybox``, ``gureum/host`` and snapshots made
   by ``commit`` (:mod:`process_images`).
@@ -86,6 +87,7 @@ class ProcessDriver:
         self._watcher = ShimWatcher(self._on_shim_exit)
         self._subscribers: weakref.WeakSet[_Subscription] = weakref.WeakSet()
         self._cpu_samples: dict[str, tuple[float, float]] = {}
+        self.cpu_limits: dict[str, float] = {}  # update_limits: recorded, not enforced
         self._create_lock = threading.Lock()  # names are unique, as Docker's are
 
     def _dir(self, container_id: str) -> Path:
@@ -253,6 +255,7 @@ class ProcessDriver:
             _killpg(stray, _signal.SIGKILL)
         await asyncio.to_thread(shutil.rmtree, cdir, True)
         self._cpu_samples.pop(container_id, None)
+        self.cpu_limits.pop(container_id, None)
 
     async def inspect(self, container_id: str) -> ContainerState:
         self._watcher.reap()
@@ -295,6 +298,12 @@ class ProcessDriver:
             sample = await asyncio.to_thread(process_state.sample, state.pid)
         self._cpu_samples[container_id] = (sample.cpu_seconds, sample.at)
         return process_state.stats(sample, previous, config.get("memory_limit"))
+
+    async def update_limits(self, container_id: str, cpus: float) -> None:
+        """CPU limits are not enforced here (see the module docstring): the new
+        limit is only recorded in :attr:`cpu_limits`, so callers work alike."""
+        self._config(container_id)  # NotFound as docker would
+        self.cpu_limits[container_id] = cpus
 
     async def exec(self, container_id: str, command: builtins.list[str]) -> ExecResult:
         config = self._config(container_id)
