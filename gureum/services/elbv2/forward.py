@@ -31,7 +31,7 @@ import asyncio
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
-from gureum.services.elbv2 import balancing, bodies
+from gureum.services.elbv2 import balancing, bodies, lambda_target
 from gureum.services.elbv2.bodies import WriteFailed
 from gureum.services.elbv2.conn import ClientGone, Closed, Conn, IdleTimeout, TooLong
 from gureum.services.elbv2.http1 import (
@@ -123,10 +123,11 @@ def _target_cookies(p: Proxy, ex: Exchange, group: GroupRt, value: str | None) -
 async def forward(p: Proxy, ex: Exchange, action: dict[str, Any], rule: CompiledRule) -> bool:
     arn, cookies = _pick_group(p, ex, action, rule)
     group = p.rt.groups.get(arn or "")
-    if group is None or group.doc.get("TargetType") == "lambda":
-        reason = "LambdaUnsupported" if group is not None else "NoTargetGroup"
-        return await p.local(ex, 503, error_page(503), "text/html", reason=reason)
+    if group is None:
+        return await p.local(ex, 503, error_page(503), "text/html", reason="NoTargetGroup")
     ex.group_arn = group.arn
+    if group.doc.get("TargetType") == "lambda":
+        return await lambda_target.forward_lambda(p, ex, group, cookies)
     target, sticky_value = group.pick(p.clock.now(), p.cookies(ex))
     if target is None or target.address is None:
         group.counters.elb_status(503)
