@@ -1,7 +1,9 @@
-"""The ``gureum`` command: up | status | reset | images build-base.
+"""The ``gureum`` command: up | status | reset | data-path | images build-base.
 
 ``up`` runs the cloud in the foreground until Ctrl-C or SIGTERM.  Every flag
 also comes from a ``GUREUM_<FLAG>`` environment variable (flags win).
+``data-path`` prints the folder of service models Gureum ships (OpsWorks…):
+``AWS_DATA_PATH=$(gureum data-path)`` lets boto3 and the AWS CLI load them.
 ``images build-base`` builds the offline base image ``gureum/busybox`` through
 the local Docker engine (:mod:`gureum.runtime.images`); it talks to no Gureum.
 """
@@ -46,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=text)
         sp.add_argument("--endpoint", help="default http://127.0.0.1:$GUREUM_PORT (4566)")
 
+    sub.add_parser("data-path", help="print the folder of service models Gureum ships (for AWS_DATA_PATH)")
+
     images = sub.add_parser("images", help="local images for tasks and instances (needs Docker)")
     isub = images.add_subparsers(dest="images_command", required=True)
     base = isub.add_parser(
@@ -63,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         return _up(args)
     if args.command == "images":
         return _build_base(args)
+    if args.command == "data-path":
+        from gureum.protocol.models import DATA_PATH
+
+        print(DATA_PATH)
+        return 0
     endpoint = args.endpoint or os.environ.get("GUREUM_ENDPOINT") or (
         f"http://127.0.0.1:{os.environ.get('GUREUM_PORT', '4566')}"
     )

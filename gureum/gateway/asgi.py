@@ -291,6 +291,13 @@ class Gateway:
             found = code_response(self.app, request)
             if found is not None:
                 return found
+        if path.startswith("/_gureum/opsworks/"):
+            # OpsWorks' DescribeCommands LogUrl: a command's log.
+            from gureum.services.opsworks.logs import log_response
+
+            found = log_response(self.app, request)
+            if found is not None:
+                return found
         return _plain_error(404, "NotFound", f"no such Gureum endpoint: {request.method} {request.path}", rid)
 
 

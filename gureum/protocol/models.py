@@ -3,22 +3,31 @@
 botocore is imported on first use only: ``gureum up`` answers its health
 check before any model is read, and a service's model is parsed the first
 time a request for it arrives.
+
+Models are looked up in Gureum's own model folder (:data:`DATA_PATH`,
+``gureum/models``: services botocore no longer ships, such as OpsWorks) before
+botocore's data.  ``gureum data-path`` prints that folder, so
+``AWS_DATA_PATH=$(gureum data-path)`` gives boto3 and the AWS CLI the same models.
 """
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from botocore.model import OperationModel, ServiceModel
 
 
+DATA_PATH = Path(__file__).resolve().parent.parent / "models"
+
+
 @functools.cache
 def _loader() -> Any:
-    from botocore.loaders import create_loader
+    from botocore.loaders import Loader
 
-    return create_loader()
+    return Loader(extra_search_paths=[str(DATA_PATH)])
 
 
 @functools.cache

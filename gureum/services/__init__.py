@@ -27,6 +27,7 @@ SERVICES: dict[str, str] = {
     "autoscaling": "gureum.services.autoscaling.api",
     "application-autoscaling": "gureum.services.applicationautoscaling.api",
     "codepipeline": "gureum.services.codepipeline.api",
+    "opsworks": "gureum.services.opsworks.api",
 }
 
 RESUME: dict[str, tuple[str, ...]] = {
@@ -40,4 +41,5 @@ RESUME: dict[str, tuple[str, ...]] = {
     "autoscaling": ("autoscaling.group",),  # groups keep their capacity, hooks time out
     "application-autoscaling": ("applicationautoscaling.target",),  # policies answer alarms, schedules run
     "codepipeline": ("codepipeline.active", "codepipeline.watch"),  # executions go on, S3 sources watched
+    "opsworks": ("opsworks.instance",),  # agents watched, commands polled, instances healed
 }
