@@ -4,7 +4,8 @@ period for 10/20/30-second alarms) on the injected clock.
 Theory of operation: the ``cloudwatch.alarm`` controller's keys are
 ``[account, region, name]``.  :meth:`AlarmEngine.evaluate` reads the alarm,
 reads its datapoints for the evaluation range (:mod:`metric_query` — the
-same numbers GetMetricData gives), runs the pure :func:`alarm_eval.evaluate`
+same numbers GetMetricData gives — from the decoded samples the store's
+:mod:`sample_window` holds in memory), runs the pure :func:`alarm_eval.evaluate`
 and, on a new state, applies it (:mod:`alarm_transitions`: history, actions,
 composite parents).  When the state holds, Auto Scaling actions are invoked
 again once per period.
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from gureum.core.runner import Requeue
 from gureum.core.store import Scope
 from gureum.services.cloudwatch import alarm_records as records
-from gureum.services.cloudwatch import alarm_transitions, metric_math, metric_query
+from gureum.services.cloudwatch import alarm_transitions, metric_math, metric_query, sample_window
 from gureum.services.cloudwatch.alarm_config import spec_of
 from gureum.services.cloudwatch.alarm_eval import (
     AlarmSpec,
@@ -72,11 +73,13 @@ def datapoints(app: App, scope: Scope, alarm: dict[str, Any], spec: AlarmSpec, n
             tuple(sorted((d["Name"], d["Value"]) for d in alarm.get("Dimensions") or [])),
             spec.period, str(spec.statistic), alarm.get("Unit"),
         )
-        return [Datapoint(p.ts, p.value, p.sample_count) for p in metric_query.read_points(app.store, scope, q, start, end)]
+        points = metric_query.read_points(app.store, scope, q, start, end, sample_window.window_for(app.store))
+        return [Datapoint(p.ts, p.value, p.sample_count) for p in points]
     queries = alarm["Metrics"]
     returned = next(q for q in queries if q.get("ReturnData", True) is not False)
     try:
-        results = metric_query.run_math(app.store, scope, queries, start, end, spec.period)
+        results = metric_query.run_math(app.store, scope, queries, start, end, spec.period,
+                                         sample_window.window_for(app.store))
     except metric_math.MathError as exc:
         log.info("alarm %s: %s", alarm["AlarmName"], exc.message)
         return []
@@ -118,12 +121,14 @@ class AlarmEngine:
             return None
         return self._evaluate(scope, doc, spec_of(doc["alarm"]), now)
 
-    def _evaluate(self, scope: Scope, doc: dict[str, Any], spec: AlarmSpec, now: float) -> Decision:
+    def _evaluate(self, scope: Scope, doc: dict[str, Any], spec: AlarmSpec, now: float,
+                  composites: list[str] | None = None) -> Decision:
         alarm = doc["alarm"]
         decision = decide(spec, self.source(self.app, scope, alarm, spec, now), now, alarm["StateValue"])
         if decision.changed:  # words only for a change: most evaluations change nothing
             reason, data = explain(spec, decision, now)
-            alarm_transitions.set_state(self.app, scope, doc, decision.state.value, reason, data, now)
+            alarm_transitions.set_state(self.app, scope, doc, decision.state.value, reason, data, now,
+                                        composites=composites)
         else:
             alarm_transitions.reinvoke_due(self.app, scope, doc, spec.period, now)
         return decision
@@ -132,9 +137,11 @@ class AlarmEngine:
         """Evaluate every alarm whose step came (simulations call this; the runner goes key by key)."""
         count = 0
         for scope in records.every_scope(self.app.store):
-            for name, doc in records.all_alarms(self.app.store, scope):
+            docs = records.all_alarms(self.app.store, scope)
+            composites = [name for name, doc in docs if doc.get("type") == "CompositeAlarm"]
+            for name, doc in docs:
                 if doc.get("type") == "MetricAlarm":
-                    count += self._run(alarm_key(scope, name), scope, doc, now)[0]
+                    count += self._run(alarm_key(scope, name), scope, doc, now, composites)[0]
         return count
 
     def run(self, key: str, now: float) -> tuple[bool, float | None]:
@@ -150,7 +157,8 @@ class AlarmEngine:
             return False, None
         return self._run(key, scope, doc, now)
 
-    def _run(self, key: str, scope: Scope, doc: dict[str, Any], now: float) -> tuple[bool, float | None]:
+    def _run(self, key: str, scope: Scope, doc: dict[str, Any], now: float,
+             composites: list[str] | None = None) -> tuple[bool, float | None]:
         spec = spec_of(doc["alarm"])
         number = math.floor(now / spec.step)
         if self.evaluated.get(key) == number:
@@ -158,10 +166,11 @@ class AlarmEngine:
         if now - number * spec.step < EVAL_DELAY and key in self.evaluated:
             return False, number * spec.step + EVAL_DELAY - now
         self.evaluated[key] = number
-        self._evaluate(scope, doc, spec, now)
+        self._evaluate(scope, doc, spec, now, composites)
         if now - self.last_trim >= TRIM_SECONDS:
             self.last_trim = now
             records.trim_history(self.app.store, now)
+            sample_window.window_for(self.app.store).trim()
         return True, (number + 1) * spec.step + EVAL_DELAY - now
 
 
@@ -196,3 +205,4 @@ def start(app: App) -> None:
 
 def reset(app: App) -> None:
     engine(app).evaluated.clear()
+    sample_window.forget(app.store)

@@ -187,8 +187,13 @@ def set_state(
     reason_data: str | None,
     now: float,
     depth: int = 0,
+    composites: list[str] | None = None,
 ) -> bool:
-    """Record a state update of an alarm; on a transition fire its actions. Returns whether it changed."""
+    """Record a state update of an alarm; on a transition fire its actions. Returns whether it changed.
+
+    ``composites``: the names of the scope's composite alarms when the caller knows them
+    (the evaluator's tick), so a transition need not read every alarm to find its parents.
+    """
     alarm = doc["alarm"]
     name = alarm["AlarmName"]
     before = {k: alarm.get(k) for k in ("StateValue", "StateReason", "StateReasonData")}
@@ -214,7 +219,7 @@ def set_state(
             actions = list(alarm.get(STATE_ACTIONS[state]) or [])
             _dispatch(app, scope, doc, actions, previous, now, repeat=False)
             records.put(app.store, scope, name, doc)
-        update_parents(app, scope, name, now, depth)
+        update_parents(app, scope, name, now, depth, composites)
     return changed
 
 
@@ -253,10 +258,16 @@ def evaluate_composite(app: App, scope: Scope, doc: dict[str, Any], now: float, 
     return set_state(app, scope, doc, state, reason, data, now, depth + 1)
 
 
-def update_parents(app: App, scope: Scope, child: str, now: float, depth: int = 0) -> None:
-    if depth >= MAX_DEPTH:
+def update_parents(
+    app: App, scope: Scope, child: str, now: float, depth: int = 0, composites: list[str] | None = None
+) -> None:
+    if depth >= MAX_DEPTH or composites == []:
         return
-    for _name, doc in records.all_alarms(app.store, scope):
+    if composites is None:
+        docs = [doc for _, doc in records.all_alarms(app.store, scope)]
+    else:
+        docs = [d for d in (records.get(app.store, scope, n) for n in composites) if d is not None]
+    for doc in docs:
         if doc["type"] != "CompositeAlarm":
             continue
         if child in composite.children(composite.parse_rule(doc["alarm"]["AlarmRule"])):

@@ -4,7 +4,8 @@ queries, over ``[start, end)`` cut into periods.
 Shared by GetMetricData (:mod:`metric_data`) and the alarm evaluator
 (:mod:`alarm_controller`): the numbers an alarm sees are the ones
 GetMetricData shows for the same query.  ``start`` must already be aligned
-(whole periods from it).
+(whole periods from it).  The evaluator passes its in-memory
+:class:`~sample_window.SampleWindow`; GetMetricData reads the store.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from gureum.core.store import Scope, Store
 from gureum.services.cloudwatch import metric_math, metrics, stats
 from gureum.services.cloudwatch.datum import Dimensions
+from gureum.services.cloudwatch.sample_window import SampleWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +50,24 @@ def stat_query(metric_stat: Mapping[str, Any]) -> StatQuery:
     )
 
 
-def read_points(store: Store, scope: Scope, q: StatQuery, start: float, end: float) -> list[Point]:
-    """One point per non-empty period of ``[start, end)``, oldest first."""
+def read_points(
+    store: Store, scope: Scope, q: StatQuery, start: float, end: float, window: SampleWindow | None = None
+) -> list[Point]:
+    """One point per non-empty period of ``[start, end)``, oldest first (samples from ``window`` if given)."""
+    if window is not None:
+        key = metrics.metric_key(q.namespace, q.name, q.dimensions)
+
+        def one(samples: list[stats.Sample], at: float) -> Point | None:
+            found = _points(q, samples, at, at + q.period)
+            return found[0] if found else None
+
+        points = window.periods(store, scope, key, start, end, q.period, (q.stat, q.unit), one)
+        return [p for p in points if p is not None]
     samples = metrics.read_samples(store, scope, q.namespace, q.name, q.dimensions, start, end)
+    return _points(q, samples, start, end)
+
+
+def _points(q: StatQuery, samples: list[stats.Sample], start: float, end: float) -> list[Point]:
     if q.unit:
         samples = [s for s in samples if s.unit == q.unit]
     standard = [q.stat] if q.stat in stats.STANDARD_STATISTICS else []
@@ -84,6 +101,7 @@ def run_math(
     start: float,
     end: float,
     period: int,
+    window: SampleWindow | None = None,
 ) -> dict[str, list[metric_math.Series]]:
     """Every query of a request (MetricStat and Expression) → its series, by Id.
 
@@ -97,7 +115,7 @@ def run_math(
         qid = str(q["Id"])
         if q.get("MetricStat"):
             sq = stat_query(q["MetricStat"])
-            pts = read_points(store, scope, sq, start, end)
+            pts = read_points(store, scope, sq, start, end, window)
             base[qid] = metric_math.Series(q.get("Label") or sq.name, {p.ts: p.value for p in pts}, qid)
         else:
             exprs.append(metric_math.Expression(qid, str(q.get("Expression") or "")))

@@ -14,6 +14,9 @@ Store layout (per account+region scope):
 
 :func:`publish` skips the "no ``AWS/`` namespace" rule that PutMetricData
 applies to users: it is how built-in services write their own namespaces.
+
+What :func:`record_points` stores is also noted in the store's
+:mod:`sample_window` (the alarm evaluator's in-memory samples), if it has one.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from gureum.core.store import Scope, Store
-from gureum.services.cloudwatch import stats
+from gureum.services.cloudwatch import sample_window, stats
 from gureum.services.cloudwatch.datum import Dimensions, Point
 
 METRIC = "cloudwatch.metric"
@@ -71,9 +74,11 @@ def record_points(store: Store, scope: Scope, namespace: str, points: Sequence[P
     by_key: dict[str, list[Point]] = {}
     for p in points:
         by_key.setdefault(metric_key(namespace, p.metric_name, p.dimensions), []).append(p)
+    stored: list[tuple[str, list[tuple[int, stats.Sample]]]] = []
     with store.transaction():
         for key, group in by_key.items():
-            store.append(DATA, scope, key, [(p.sample.ts, encode_sample(p.sample, p.resolution)) for p in group])
+            seqs = store.append(DATA, scope, key, [(p.sample.ts, encode_sample(p.sample, p.resolution)) for p in group])
+            stored.append((key, [(seq, p.sample) for seq, p in zip(seqs, group, strict=True)]))
             first = group[0]
             store.put(
                 METRIC,
@@ -86,6 +91,10 @@ def record_points(store: Store, scope: Scope, namespace: str, points: Sequence[P
                     "lastPut": now,
                 },
             )
+    window = sample_window.held(store)
+    if window is not None:  # the alarm evaluator's in-memory samples (committed ones only)
+        for key, rows in stored:
+            window.note(scope, key, rows)
 
 
 def publish(

@@ -1,0 +1,176 @@
+"""An in-memory window of recent metric samples, for the alarm evaluator.
+
+The evaluator asks for the same few minutes of the same metrics every
+minute; reading them from the store each time decodes every sample's JSON
+again (most of an evaluation's time).  A :class:`SampleWindow` (one per
+store, :func:`window_for`) keeps the decoded samples of the metrics alarms
+read, and :func:`metrics.record_points` adds what it stores to the metrics
+already held, so only the first read of a metric (or a read reaching further
+back than ever before) goes to the store.
+
+Rules:
+
+* the store stays the truth: a metric not held is loaded from the store,
+  from the requested start on, with every sample newer than that;
+* samples are noted after their transaction committed; each is kept once
+  (by its series seq), so a load and a note racing on one sample do not
+  count it twice;
+* order is the store's — (timestamp, seq) — so aggregation gives exactly the
+  numbers a read of the store gives;
+* :meth:`SampleWindow.periods` also keeps each period's aggregate, computed
+  once and again only when a sample of that period arrives (late data);
+* :meth:`SampleWindow.trim` (the evaluator calls it now and then) drops
+  metrics nobody read since the last trim and samples older than the oldest
+  start asked for; :func:`forget` drops everything (the app's reset).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from bisect import bisect_left, insort
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gureum.core.store import Scope, Store
+from gureum.services.cloudwatch import stats
+
+DATA = "cloudwatch.data"  # metrics.DATA (not imported: metrics imports this module)
+
+Key = tuple[str, str, str]  # account, region, metric key
+Row = tuple[float, int, stats.Sample]  # ts, seq, sample
+
+
+def _ts(row: Row) -> float:
+    return row[0]
+
+
+def _between(rows: list[Row], start: float, end: float) -> list[stats.Sample]:
+    lo = bisect_left(rows, start, key=_ts)
+    hi = bisect_left(rows, end, lo=lo, key=_ts)
+    return [r[2] for r in rows[lo:hi]]
+
+
+@dataclass
+class _Held:
+    since: float  # every stored sample with ts >= since is here
+    rows: list[Row] = field(default_factory=list)
+    seqs: set[int] = field(default_factory=set)
+    wanted: float = float("inf")  # the oldest start asked for since the last trim
+    # Aggregated periods: (period, how) → period start → the computed point (None: no samples).
+    memo: dict[tuple[int, Hashable], dict[float, Any]] = field(default_factory=dict)
+
+    def forget_periods(self, ts: float) -> None:
+        """A sample at ``ts`` arrived: every memoized period holding it is stale."""
+        for (period, _), points in self.memo.items():
+            for start in [b for b in points if b <= ts < b + period]:
+                del points[start]
+
+
+class SampleWindow:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[Key, _Held] = {}
+
+    def note(self, scope: Scope, key: str, rows: Iterable[tuple[int, stats.Sample]]) -> None:
+        """Samples just stored (seq, sample); kept only for metrics already held."""
+        with self._lock:
+            held = self._held.get((scope.account, scope.region, key))
+            if held is None:
+                return
+            for seq, sample in rows:
+                if seq in held.seqs or sample.ts < held.since:
+                    continue
+                held.seqs.add(seq)
+                held.forget_periods(sample.ts)
+                row = (sample.ts, seq, sample)
+                if not held.rows or (held.rows[-1][0], held.rows[-1][1]) < (row[0], row[1]):
+                    held.rows.append(row)
+                else:
+                    insort(held.rows, row, key=lambda r: (r[0], r[1]))
+
+    def _held_from(self, store: Store, scope: Scope, key: str, start: float) -> _Held:
+        """The held samples of a metric, loaded from the store if not held from ``start`` on (locked)."""
+        from gureum.services.cloudwatch.metrics import decode_sample
+
+        k = (scope.account, scope.region, key)
+        held = self._held.get(k)
+        if held is None or start < held.since:
+            records = store.series(DATA, scope, key, start=start)
+            held = _Held(start)
+            held.rows = [(r.ts, r.seq, decode_sample(r.ts, r.doc)) for r in records]
+            held.seqs = {r.seq for r in records}
+            self._held[k] = held
+        held.wanted = min(held.wanted, start)
+        return held
+
+    def read(self, store: Store, scope: Scope, key: str, start: float, end: float) -> list[stats.Sample]:
+        """The samples of one metric with ``start <= ts < end``, in store order."""
+        with self._lock:
+            return _between(self._held_from(store, scope, key, start).rows, start, end)
+
+    def periods(
+        self, store: Store, scope: Scope, key: str, start: float, end: float, period: int, how: Hashable,
+        compute: Callable[[list[stats.Sample], float], Any],
+    ) -> list[Any]:
+        """``compute(samples of the period, period start)`` for every period of ``[start, end)``.
+
+        Results are memoized per (``period``, ``how``) and period start until a sample of that
+        period arrives; ``how`` names everything else ``compute`` depends on (statistic, unit).
+        """
+        with self._lock:
+            held = self._held_from(store, scope, key, start)
+            memo = held.memo.setdefault((period, how), {})
+            out = []
+            at = start
+            while at < end:
+                if at not in memo:
+                    memo[at] = compute(_between(held.rows, at, min(at + period, end)), at)
+                out.append(memo[at])
+                at += period
+            return out
+
+    def trim(self) -> None:
+        with self._lock:
+            for k, held in list(self._held.items()):
+                if held.wanted == float("inf"):
+                    del self._held[k]
+                    continue
+                cut = bisect_left(held.rows, held.wanted, key=_ts)
+                for _, seq, _ in held.rows[:cut]:
+                    held.seqs.discard(seq)
+                del held.rows[:cut]
+                held.since = max(held.since, held.wanted)
+                for points in held.memo.values():
+                    for at in [b for b in points if b < held.since]:
+                        del points[at]
+                held.wanted = float("inf")
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+_WINDOWS: weakref.WeakKeyDictionary[Any, SampleWindow] = weakref.WeakKeyDictionary()
+
+
+def window_for(store: Store) -> SampleWindow:
+    win = _WINDOWS.get(store)
+    if win is None:
+        win = _WINDOWS[store] = SampleWindow()
+    return win
+
+
+def held(store: Store) -> SampleWindow | None:
+    """The store's window if anyone made one (writers note into it only then)."""
+    return _WINDOWS.get(store)
+
+
+def forget(store: Store) -> None:
+    win = _WINDOWS.get(store)
+    if win is not None:
+        win.clear()

@@ -1,0 +1,60 @@
+"""The evaluator's in-memory samples give exactly what a read of the store gives.
+
+Random publishes (late ones included: a sample for a period already
+aggregated), reads of sliding windows with several statistics and periods,
+trims and a reset in between; every read through the window is compared with
+:func:`metric_query.read_points` on the store.
+"""
+
+from __future__ import annotations
+
+import random
+
+from gureum.core.store import Scope, SqliteStore
+from gureum.services.cloudwatch import metric_query, metrics, sample_window
+
+SCOPE = Scope("123456789012", "us-east-1")
+T0 = 1_767_225_600.0
+
+
+def query(stat: str, period: int, unit: str | None = None) -> metric_query.StatQuery:
+    return metric_query.StatQuery("Sim", "CPU", (("Host", "a"),), period, stat, unit)
+
+
+def test_window_reads_match_store_reads() -> None:
+    store = SqliteStore(":memory:")
+    rng = random.Random(5)
+    win = sample_window.window_for(store)
+    queries = [query("Average", 60), query("Maximum", 300), query("p90", 60), query("SampleCount", 120),
+               query("Sum", 60, "Percent")]
+    for minute in range(240):
+        now = T0 + minute * 60
+        for _ in range(rng.randint(0, 3)):
+            late = rng.random() < 0.2
+            ts = now - rng.randint(1, 20) * 60 if late else now
+            metrics.publish(store, SCOPE, "Sim", "CPU", rng.uniform(0, 100), dimensions={"Host": "a"},
+                            unit=rng.choice(["Percent", "None"]), timestamp=ts)
+        for q in queries:
+            end = now // 60 * 60
+            start = end - 5 * q.period
+            got = metric_query.read_points(store, SCOPE, q, start, end, win)
+            assert got == metric_query.read_points(store, SCOPE, q, start, end), (minute, q)
+        if minute % 50 == 49:
+            win.trim()
+        if minute == 120:
+            sample_window.forget(store)
+            assert len(win) == 0
+    store.close()
+
+
+def test_a_read_further_back_reloads_from_the_store() -> None:
+    store = SqliteStore(":memory:")
+    win = sample_window.window_for(store)
+    for i in range(30):
+        metrics.publish(store, SCOPE, "Sim", "CPU", float(i), dimensions={"Host": "a"}, timestamp=T0 + i * 60)
+    q = query("Average", 60)
+    assert [p.value for p in metric_query.read_points(store, SCOPE, q, T0 + 1500, T0 + 1800, win)] == \
+        [25.0, 26.0, 27.0, 28.0, 29.0]
+    win.trim()  # keeps only what was asked for since
+    assert [p.value for p in metric_query.read_points(store, SCOPE, q, T0, T0 + 180, win)] == [0.0, 1.0, 2.0]
+    store.close()
