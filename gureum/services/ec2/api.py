@@ -13,6 +13,7 @@ from typing import Any
 from gureum.services.api import ServiceApi
 from gureum.services.ec2 import (
     console,
+    credit_controller,
     images,
     instance_types,
     instances,
@@ -24,7 +25,7 @@ from gureum.services.ec2 import (
 
 api = ServiceApi("ec2")
 
-_MODULES = (regions, instance_types, vpc, tags, images, launch_templates, instances, console)
+_MODULES = (regions, instance_types, vpc, tags, images, launch_templates, instances, console, credit_controller)
 
 for _module in _MODULES:
     for _name, _handler in _module.OPERATIONS.items():
@@ -43,5 +44,13 @@ def _reset(app: Any) -> None:
     reset(app)
 
 
+def _start_workload_metrics(app: Any) -> None:
+    from gureum.services.ec2 import agent
+
+    credit_controller.register(app)  # CPU credits of t2/t3 (credits.py)
+    agent.register(app)  # the CloudWatch agent in instances that have a config
+
+
 api.on_startup(_start_controllers)
+api.on_startup(_start_workload_metrics)
 api.on_reset(_reset)

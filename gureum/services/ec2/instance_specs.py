@@ -60,6 +60,7 @@ class LaunchSpec:
     client_token: str | None = None
     iam_profile: Doc | None = None
     metadata: Doc | None = None
+    cpu_credits: str | None = None  # CreditSpecification.CpuCredits (burstable types; see credits.py)
     requester_id: str | None = None
 
 
@@ -157,6 +158,10 @@ def build_spec(store: Store, scope: Scope, req: Mapping[str, Any], requester_id:
     if behavior not in ("stop", "terminate"):
         raise errors.invalid_value(behavior, "InstanceInitiatedShutdownBehavior")
     subnet, groups = _network(scope, merged)
+    cpu_credits = (merged.get("CreditSpecification") or {}).get("CpuCredits")
+    if cpu_credits is not None and cpu_credits not in ("standard", "unlimited"):
+        raise errors.invalid_value(str(cpu_credits), "CreditSpecification.CpuCredits")
+    cpu_credits = cpu_credits if itype.burstable else None  # other types have no credits
     tags = {**tag_store.from_specs(merged.get("TagSpecifications"), "instance"), **system_tags}
     return LaunchSpec(
         image=image, instance_type=itype, min_count=low, max_count=high, subnet=subnet, groups=groups,
@@ -164,7 +169,7 @@ def build_spec(store: Store, scope: Scope, req: Mapping[str, Any], requester_id:
         monitoring=bool((merged.get("Monitoring") or {}).get("Enabled")), tags=tags,
         shutdown_behavior=behavior, disable_api_termination=bool(merged.get("DisableApiTermination")),
         client_token=merged.get("ClientToken"), iam_profile=_iam_profile(merged.get("IamInstanceProfile"), scope.account),
-        metadata=merged.get("MetadataOptions"), requester_id=requester_id,
+        metadata=merged.get("MetadataOptions"), requester_id=requester_id, cpu_credits=cpu_credits,
     )
 
 
@@ -205,4 +210,6 @@ def new_instance(spec: LaunchSpec, scope: Scope, instance_id: str, reservation_i
     doc.update({k: v for k, v in optional.items() if v})
     if spec.metadata:
         doc["_metadata"] = dict(spec.metadata)
+    if spec.cpu_credits:
+        doc["_cpuCredits"] = spec.cpu_credits
     return doc
