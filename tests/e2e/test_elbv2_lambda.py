@@ -199,5 +199,14 @@ def test_lambda_target_gets_alb_events_and_answers_http(
         status, _, resp, body = lb.request("GET", "/multi")
         assert status == 200 and body == b"multi"
         assert [v for k, v in resp.getheaders() if k.lower() == "set-cookie"] == ["a=1", "b=2"]
+
+        # health checks, when enabled, invoke the function and match its statusCode
+        elb.modify_target_group(
+            TargetGroupArn=arn, HealthCheckEnabled=True, HealthCheckPath="/binary", Matcher={"HttpCode": "201"},
+            HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=4,
+        )  # fmt: skip
+        elb.get_waiter("target_in_service").wait(
+            TargetGroupArn=arn, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
+        )
     finally:
         lb.delete()

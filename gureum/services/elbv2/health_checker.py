@@ -66,6 +66,10 @@ async def probe(
 
 async def check_once(rt: Runtime, group: GroupRt, target: TargetRt) -> CheckResult:
     doc = group.doc
+    if doc.get("TargetType") == "lambda":
+        from gureum.services.elbv2.lambda_target import health_check
+
+        return await health_check(rt, group, target)
     if target.address is None:
         return CheckResult(False, Reason.FAILED_HEALTH_CHECKS)
     port_setting = str(doc.get("HealthCheckPort") or "traffic-port")

@@ -6,7 +6,10 @@ request forwarded to it the balancer reads the whole request body (at most
 ``lambda_/public.invoke`` with ALB's event, and turns the result into the
 HTTP answer.  Health checks of lambda groups are off unless enabled (AWS's
 default); the target then shows ``unavailable`` / ``Target.HealthCheckDisabled``
-and still takes requests.
+and still takes requests.  With checks enabled, each check invokes the
+function with a ``GET <HealthCheckPath>`` event (``user-agent:
+ELB-HealthChecker/2.0``) and matches its ``statusCode`` against the matcher;
+a raised error or an unusable answer is ``Target.FailedHealthChecks``.
 
 The event (AWS's "Lambda functions as targets" format)::
 
@@ -45,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from gureum.core.errors import ServiceError
 from gureum.services.elbv2.conn import ClientGone, Closed, IdleTimeout, TooLong
-from gureum.services.elbv2.health import State
+from gureum.services.elbv2.health import CheckResult, Reason, State, code_matches
 from gureum.services.elbv2.http1 import (
     NO_BODY,
     Framing,
@@ -309,3 +312,35 @@ async def _invoke(
         keep = False
     p.done(ex, elb=False)
     return keep
+
+
+# -- health checks (only when HealthCheckEnabled) ---------------------------------------------
+
+
+async def health_check(rt: Any, group: GroupRt, target: TargetRt) -> CheckResult:
+    """Invoke the function with a ``GET <HealthCheckPath>`` event; match its statusCode."""
+    from gureum.services.elbv2.conn import race
+    from gureum.services.lambda_ import public as lambda_public
+
+    doc = group.doc
+    path = str(doc.get("HealthCheckPath") or "/")
+    headers = [("user-agent", "ELB-HealthChecker/2.0")]
+    multi = (doc.get("_attributes") or {}).get("lambda.multi_value_headers.enabled") == "true"
+    event = build_event(group.arn, "GET", path, "", headers, b"", multi)
+    timeout = float(doc.get("HealthCheckTimeoutSeconds", 30))
+    try:
+        _, payload, function_error, _ = await race(
+            rt.clock,
+            lambda_public.invoke(rt.app, group.scope, target.target_id, json.dumps(event).encode()),
+            timeout,
+        )
+        if function_error:
+            return CheckResult(False, Reason.FAILED_HEALTH_CHECKS)
+        status = map_response(payload, multi)[0]
+    except TimeoutError:
+        return CheckResult(False, Reason.TIMEOUT)
+    except (ServiceError, BadAnswer):
+        return CheckResult(False, Reason.FAILED_HEALTH_CHECKS)
+    if code_matches(str((doc.get("Matcher") or {}).get("HttpCode") or "200"), status):
+        return CheckResult(True, code=status)
+    return CheckResult(False, Reason.RESPONSE_CODE_MISMATCH, status)
