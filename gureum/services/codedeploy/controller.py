@@ -45,6 +45,7 @@ from gureum.services.codedeploy.records import (
     group_key,
     runner_key,
     split_runner_key,
+    targets_of,
 )
 
 if TYPE_CHECKING:
@@ -173,6 +174,10 @@ def _start_rollback(app: App, scope: Scope, doc: Doc, run: Doc | None) -> Doc | 
     revision = doc.get("previousRevision")
     if doc["computePlatform"] == "ECS" and not (run or {}).get("blue"):
         doc["rollbackInfo"] = {"rollbackMessage": "Automatic rollback was not needed: the deployment changed nothing yet."}
+        return None
+    touched = [t for t in targets_of(app.store, scope, doc["deploymentId"]) if t["status"] not in (ls.PENDING, ls.SKIPPED)]
+    if doc["computePlatform"] == "Server" and not touched:
+        doc["rollbackInfo"] = {"rollbackMessage": "Automatic rollback was not needed: no instance was deployed to."}
         return None
     if doc["computePlatform"] == "Server" and not revision:
         doc["rollbackInfo"] = {"rollbackMessage": "Automatic rollback was not started: the deployment group has no last successful revision to roll back to."}
