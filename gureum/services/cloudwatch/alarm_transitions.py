@@ -27,6 +27,7 @@ alarms, the console).
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,7 @@ REGION_NAMES = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every action of every alarm at every evaluation
 def is_autoscaling(action: str) -> bool:
     parts = parse_arn(action)
     return parts is not None and parts["service"] == "autoscaling"

@@ -21,6 +21,7 @@ What :func:`record_points` stores is also noted in the store's
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -38,6 +39,11 @@ def _json(value: Any) -> str:
 
 
 def metric_key(namespace: str, name: str, dimensions: Dimensions) -> str:
+    return _metric_key(namespace, name, tuple((str(n), str(v)) for n, v in dimensions))
+
+
+@functools.lru_cache(maxsize=8192)  # the evaluator asks for the same keys every minute
+def _metric_key(namespace: str, name: str, dimensions: Dimensions) -> str:
     return _json([namespace, name, [list(d) for d in sorted(dimensions)]])
 
 
