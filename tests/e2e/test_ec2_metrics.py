@@ -137,3 +137,35 @@ def test_agent_from_a_tag_sends_memory_and_log_lines(server: Server) -> None:
     time.sleep(2)  # a few more agent ticks (at 60×): the lines are not sent twice
     assert lines() == ["line 1", "line 2", "line 3"]
     ec2.terminate_instances(InstanceIds=[iid])
+
+
+@pytest.fixture(scope="module")
+def fast_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    docker = _docker()
+    data: Path = tmp_path_factory.mktemp("ec2-credits-fast") / "data"
+    s = start_server(data, "--runtime", "docker", "--time-scale", "600")
+    yield s
+    stop_server(s)
+    for c in docker.containers.list(all=True, filters={"label": f"gureum.data-dir-id={data_dir_id(data)}"}):
+        c.remove(force=True)
+
+
+def test_exhausted_t2_nano_is_throttled_to_its_baseline_for_real(fast_server: Server) -> None:
+    """At ``--time-scale 600`` the 30 launch credits of a t2.nano burning a CPU are gone
+    within seconds; the engine then holds its container at 5 % of a CPU."""
+    docker = _docker()
+    ec2, cw = _client(fast_server, "ec2"), _client(fast_server, "cloudwatch")
+    out = ec2.run_instances(ImageId=AMI, InstanceType="t2.nano", MinCount=1, MaxCount=1, UserData=BURN)
+    iid, launched = out["Instances"][0]["InstanceId"], out["Instances"][0]["LaunchTime"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=FAST)
+    [container] = docker.containers.list(filters={"label": [f"gureum.ec2.instance={iid}"]})
+
+    def nano_cpus() -> int:
+        container.reload()
+        return int(container.attrs["HostConfig"]["NanoCpus"])
+
+    assert nano_cpus() == 1_000_000_000
+    wait_until(lambda: nano_cpus() == 50_000_000, 40, "the container's CPU limit lowered to 0.05 CPU")
+    balance = series(cw, "AWS/EC2", "CPUCreditBalance", {"InstanceId": iid}, launched)
+    assert balance[-1]["Average"] < 1.0  # the balance was spent before the throttle
+    ec2.terminate_instances(InstanceIds=[iid])
