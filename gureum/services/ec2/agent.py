@@ -29,6 +29,7 @@ Without a config nothing is collected: those metrics do not exist, as on AWS.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +48,7 @@ Doc = dict[str, Any]
 AGENT = "ec2.agent"
 CONTROLLER = "ec2.agent"
 TICK = 10.0
-CONFIG_RECHECK = 60.0
+CONFIG_RECHECK = 300.0
 MAX_CHUNK = 256 * 1024
 ASG_TAG = "aws:autoscaling:groupName"
 _TAIL = 'f=$1; [ -r "$f" ] || exit 3; wc -c < "$f"; tail -c +$(( $2 + 1 )) "$f" | head -c {max}'
@@ -61,6 +62,7 @@ class AgentController:
         store = self.app.store
         work = [(scope, doc) for scope in store.list_scopes(INSTANCE) for _, doc in store.list(INSTANCE, scope)
                 if doc["State"]["Name"] == "running" and doc.get("_cid")]
+        forget_gone(self.app, AGENT)
         if not work:
             return None
         driver: RuntimeDriver = await self.app.get_runtime()
@@ -68,14 +70,22 @@ class AgentController:
         return None
 
     async def _one(self, driver: RuntimeDriver, scope: Scope, doc: Doc) -> None:
-        iid, cid, now = doc["InstanceId"], str(doc["_cid"]), self.app.clock.now()
-        state = self.app.store.get(AGENT, scope, iid) or {}
+        iid, now = doc["InstanceId"], self.app.clock.now()
+        stored = self.app.store.get(AGENT, scope, iid)
+        state = json.loads(json.dumps(stored)) if stored else {}
+        try:
+            await self._collect(driver, scope, doc, state, now)
+        finally:
+            if state != (stored or {}):  # most instances have no agent: no write every tick
+                self.app.store.put(AGENT, scope, iid, state)
+
+    async def _collect(self, driver: RuntimeDriver, scope: Scope, doc: Doc, state: Doc, now: float) -> None:
+        iid, cid = doc["InstanceId"], str(doc["_cid"])
         tags = tag_store.get(self.app.store, scope, iid)
         text = tags.get(agent_config.CONFIG_TAG)
         if text is None:
             text = await self._config_file(driver, cid, state, now)
         if not text:
-            self.app.store.put(AGENT, scope, iid, state)
             return
         try:
             config = agent_config.parse(text)
@@ -83,7 +93,6 @@ class AgentController:
             if state.get("error") != str(exc):
                 log.warning("%s: %s", iid, exc)
             state["error"] = str(exc)
-            self.app.store.put(AGENT, scope, iid, state)
             return
         state.pop("error", None)
         try:
@@ -93,7 +102,6 @@ class AgentController:
             await self._logs(driver, scope, doc, config, state, now)
         except DriverError:
             pass  # stopped in between; next tick
-        self.app.store.put(AGENT, scope, iid, state)
 
     async def _config_file(self, driver: RuntimeDriver, cid: str, state: Doc, now: float) -> str | None:
         if state.get("cid") == cid and now - float(state.get("checkedAt", -1e18)) < CONFIG_RECHECK:
@@ -152,6 +160,15 @@ class AgentController:
             now_ms = int(now * 1000)
             ensure_stream(self.app.store, scope, f.group, stream, now_ms)
             append_events(self.app.store, scope, f.group, stream, [(now_ms, ln) for ln in lines], now_ms)
+
+
+def forget_gone(app: App, kind: str) -> None:
+    """Drop ``kind``'s documents of instances that are terminated or gone."""
+    for scope in app.store.list_scopes(kind):
+        for iid, _doc in app.store.list(kind, scope):
+            inst = app.store.get(INSTANCE, scope, iid)
+            if inst is None or inst["State"]["Name"] == "terminated":
+                app.store.delete(kind, scope, iid)
 
 
 def register(app: App) -> None:

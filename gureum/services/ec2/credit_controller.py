@@ -76,6 +76,9 @@ class CreditController:
                 itype = instance_types.lookup(doc["InstanceType"])
                 if doc["State"]["Name"] == "running" and doc.get("_cid") and itype and itype.burstable:
                     work.append((scope, doc, itype))
+        from gureum.services.ec2.agent import forget_gone
+
+        forget_gone(self.app, CREDITS)
         if not work:
             return None
         driver: RuntimeDriver = await self.app.get_runtime()
