@@ -24,6 +24,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
 from conftest import Server, start_server, stop_server
+from test_ecs_runtime import _cleanup
 
 pytestmark = pytest.mark.e2e
 
@@ -129,13 +130,15 @@ def get(addr: tuple[str, int]) -> str:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    srv = start_server(tmp_path_factory.mktemp("codedeploy-ecs") / "data", "--runtime", "process", "--time-scale", "60")
+    data = tmp_path_factory.mktemp("codedeploy-ecs") / "data"
+    srv = start_server(data, "--runtime", "process", "--time-scale", "60")
     try:
         c = Cloud(srv)
         _setup(c)
         yield c
     finally:
         stop_server(srv)
+        _cleanup("process", data)  # task processes outlive the server (a restart adopts them)
 
 
 def _setup(c: Cloud) -> None:
@@ -370,3 +373,22 @@ def test_deployment_errors(cloud: Cloud) -> None:
                                                           "prodTrafficRoute": {"listenerArns": [c.prod]}}]},
         )  # fmt: skip
     assert err.value.response["Error"]["Code"] == "ECSServiceMappingLimitExceededException"
+
+
+def test_task_sets_follow_the_service(cloud: Cloud) -> None:
+    c = cloud
+
+    def primary() -> dict[str, Any]:
+        sets = c.ecs.describe_services(cluster="apps", services=["web"])["services"][0]["taskSets"]
+        return next(s for s in sets if s["status"] == "PRIMARY")  # type: ignore[no-any-return]
+
+    c.ecs.update_service(cluster="apps", service="web", desiredCount=3)
+    ts = wait_until(lambda: (p := primary())["runningCount"] == 3 and p["stabilityStatus"] == "STEADY_STATE" and p, what="3 tasks")
+    assert ts["computedDesiredCount"] == 3
+    tg = c.blue if ts["loadBalancers"][0]["targetGroupArn"] == c.blue else c.green
+    wait_until(lambda: len(c.elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]) == 3, what="3 targets")
+    c.ecs.delete_service(cluster="apps", service="web", force=True)
+    wait_until(lambda: c.ecs.describe_services(cluster="apps", services=["web"])["services"][0]["status"] == "INACTIVE",
+               what="the service to drain")  # fmt: skip
+    assert c.ecs.list_tasks(cluster="apps", serviceName="web", desiredStatus="RUNNING")["taskArns"] == []
+    wait_until(lambda: not c.elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"], what="the targets to go")

@@ -22,27 +22,12 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import Server, start_server, stop_server
+from test_ecs_runtime import _cleanup, _docker_reason
 
 pytestmark = pytest.mark.e2e
 
 ROLE = "arn:aws:iam::000000000000:role/codedeploy"
 AMI = "ami-0ba5eba5eba5e0001"  # the built-in busybox AMI
-
-
-def _docker_reason() -> str | None:
-    from gureum.runtime.base import EngineUnavailable
-    from gureum.runtime.docker import connect_client
-    from gureum.runtime.images import build_base
-
-    try:
-        client = connect_client()
-    except EngineUnavailable as exc:
-        return f"{exc}; start one with: bash .ci/setup-docker.sh"
-    try:
-        build_base(client)
-    finally:
-        client.close()
-    return None
 
 
 def bundle(version: str, validate: str | None = None, appspec: bool = True) -> bytes:
@@ -141,11 +126,13 @@ class Fleet:
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     if reason := _docker_reason():
         pytest.skip(reason)
-    srv = start_server(tmp_path_factory.mktemp("codedeploy-ec2") / "data", "--runtime", "docker", "--time-scale", "60")
+    data = tmp_path_factory.mktemp("codedeploy-ec2") / "data"
+    srv = start_server(data, "--runtime", "docker", "--time-scale", "60")
     try:
         yield Fleet(srv)
     finally:
         stop_server(srv)
+        _cleanup("docker", data)  # instance containers outlive the server (a restart adopts them)
 
 
 def test_one_at_a_time_to_the_tagged_instances(fleet: Fleet) -> None:

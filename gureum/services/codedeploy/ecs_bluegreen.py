@@ -273,6 +273,8 @@ def _allow_traffic(app: App, scope: Scope, doc: Doc, ecs: Doc, now: float) -> st
     plan = ALL_AT_ONCE if ecs.get("rollback") else plan_for(doc["_config"].get("trafficRoutingConfig"))
     start = ecs.setdefault("shiftStart", now)
     pct = plan.percent_at(now - float(start))
+    if ecs.get("routed"):
+        pct = max(pct, int(ecs.get("weight") or 0))  # never back: a restarted clock may read earlier than the shift began
     if pct != ecs.get("weight") or not ecs.get("routed"):
         _route(app, scope, ecs, ecs["prod"], pct)
         ecs["weight"], ecs["routed"] = pct, True

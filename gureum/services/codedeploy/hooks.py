@@ -12,6 +12,9 @@ controller on each pass, synchronously):
 3. the next pass finishes the event.  A function that raises (or cannot be
    invoked) fails the hook at once with the error Lambda gave; one that never
    reports fails it after :data:`HOOK_TIMEOUT` (one hour, as on AWS).
+
+A hook invoked by a Gureum that stopped before the answer came is invoked
+again after the restart (at least once: the first answer wins).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import base64
 import json
 import logging
 import secrets
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.errors import ServiceError
@@ -37,6 +41,17 @@ HOOK_TIMEOUT = 3600.0
 DONE_STATUSES = ("Succeeded", "Failed")
 
 
+_INVOKED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _invoked(app: App) -> set[str]:
+    """Hook executions this process has invoked (a restarted Gureum invokes the unanswered ones again)."""
+    found = _INVOKED.get(app)
+    if found is None:
+        found = _INVOKED[app] = set()
+    return found
+
+
 def new_execution_id(deployment_id: str) -> str:
     raw = f"{deployment_id}:{secrets.token_hex(24)}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -51,10 +66,15 @@ def hook_step(app: App, scope: Scope, dep: Doc, target: Doc, event: Doc, functio
         exec_id = new_execution_id(dep["deploymentId"])
         event["_hook"] = {"executionId": exec_id, "function": function, "startedAt": now}
         dep["_run"].setdefault("hooks", {})[exec_id] = {"target": target["targetId"], "event": event["lifecycleEventName"]}
+        _invoked(app).add(exec_id)
         app.spawn(_invoke(app, scope, dep["deploymentId"], target["targetId"], event["lifecycleEventName"], function, exec_id))
         return steps.wait(HOOK_TIMEOUT)
     status = hook.get("status")
     name = event["lifecycleEventName"]
+    if status is None and hook["executionId"] not in _invoked(app):
+        # invoked by a Gureum that has since stopped: the answer may never come, so ask again (at least once)
+        _invoked(app).add(hook["executionId"])
+        app.spawn(_invoke(app, scope, dep["deploymentId"], target["targetId"], name, hook["function"], hook["executionId"]))
     if status == "Succeeded":
         return steps.Step("done", message=f"Hook {function} reported Succeeded")
     if status == "Failed":
