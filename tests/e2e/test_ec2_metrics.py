@@ -73,7 +73,7 @@ def series(cw: Any, namespace: str, name: str, dims: dict[str, str], since: dt.d
     out = cw.get_metric_statistics(
         Namespace=namespace, MetricName=name, Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
         StartTime=since - dt.timedelta(minutes=5), EndTime=since + dt.timedelta(hours=20), Period=60,
-        Statistics=["Average", "Sum"])
+        Statistics=["Average", "Sum", "SampleCount"])
     return sorted(out["Datapoints"], key=lambda p: p["Timestamp"])
 
 
@@ -134,7 +134,15 @@ def test_agent_from_a_tag_sends_memory_and_log_lines(server: Server) -> None:
         return [e["message"] for e in events] if len(events) >= 3 else None
 
     assert wait_until(lines, 40, "three tailed lines") == ["line 1", "line 2", "line 3"]
-    time.sleep(2)  # a few more agent ticks (at 60×): the lines are not sent twice
+    # Wait until the agent has collected at least twice more (new datapoints),
+    # then check the tailed lines were not sent again.
+    seen = sum(p["SampleCount"] for p in series(cw, "CWAgent", "mem_used_percent", {"InstanceId": iid}, launched))
+    wait_until(
+        lambda: sum(p["SampleCount"] for p in series(cw, "CWAgent", "mem_used_percent", {"InstanceId": iid}, launched))
+        >= seen + 2,
+        40,
+        "two more agent collections",
+    )
     assert lines() == ["line 1", "line 2", "line 3"]
     ec2.terminate_instances(InstanceIds=[iid])
 
