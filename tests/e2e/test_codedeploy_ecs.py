@@ -392,3 +392,68 @@ def test_task_sets_follow_the_service(cloud: Cloud) -> None:
                what="the service to drain")  # fmt: skip
     assert c.ecs.list_tasks(cluster="apps", serviceName="web", desiredStatus="RUNNING")["taskArns"] == []
     wait_until(lambda: not c.elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"], what="the targets to go")
+
+
+def _lambda_zip(version: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", f"def handler(event, context):\n    return {version!r}\n")
+    return buf.getvalue()
+
+
+def test_lambda_alias_canary_then_a_failed_hook_rolls_it_back(cloud: Cloud) -> None:
+    c = cloud
+    lam, cd = c.lambda_, c.codedeploy
+    lam.create_function(FunctionName="greet", Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": _lambda_zip("v1")})
+    lam.get_waiter("function_active_v2").wait(FunctionName="greet", WaiterConfig={"Delay": 0.2})
+    versions = []
+    for v in ("v1", "v2", "v3"):
+        if v != "v1":
+            lam.update_function_code(FunctionName="greet", ZipFile=_lambda_zip(v))
+            lam.get_waiter("function_updated_v2").wait(FunctionName="greet", WaiterConfig={"Delay": 0.2})
+        versions.append(lam.publish_version(FunctionName="greet")["Version"])
+    lam.create_alias(FunctionName="greet", Name="live", FunctionVersion=versions[0])
+    cd.create_application(applicationName="greeter", computePlatform="Lambda")
+    cd.create_deployment_group(applicationName="greeter", deploymentGroupName="live", serviceRoleArn=ROLE,
+                               deploymentConfigName="CodeDeployDefault.LambdaCanary10Percent5Minutes",
+                               autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]})  # fmt: skip
+
+    def deploy(current: str, target: str, hooks: dict[str, str]) -> str:
+        spec = {"version": 0.0, "Resources": [{"greet": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Name": "greet", "Alias": "live", "CurrentVersion": current, "TargetVersion": target}}}],
+            "Hooks": [{k: v} for k, v in hooks.items()]}  # fmt: skip
+        return str(cd.create_deployment(applicationName="greeter", deploymentGroupName="live", revision={
+            "revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(spec)}})["deploymentId"])  # fmt: skip
+
+    def routing() -> dict[str, float]:
+        return lam.get_alias(FunctionName="greet", Name="live").get("RoutingConfig", {}).get("AdditionalVersionWeights", {})  # type: ignore[no-any-return]
+
+    def answer() -> str:
+        return json.loads(lam.invoke(FunctionName="greet", Qualifier="live")["Payload"].read())  # type: ignore[no-any-return]
+
+    dep = deploy(versions[0], versions[1], {"BeforeAllowTraffic": "hook-ok"})
+    wait_until(lambda: routing() == {versions[1]: 0.1}, what="the 10 % canary on the alias")
+    answers: Counter[str] = Counter()
+    while routing() and sum(answers.values()) < 150:
+        answers[answer()] += 1
+    assert set(answers) <= {"v1", "v2"} and answers["v1"] > answers["v2"], answers
+    info = c.finished(dep)
+    assert info["status"] == "Succeeded"
+    alias = lam.get_alias(FunctionName="greet", Name="live")
+    assert alias["FunctionVersion"] == versions[1] and not routing()
+    target = cd.get_deployment_target(deploymentId=dep, targetId="greet:live")["deploymentTarget"]
+    assert target["deploymentTargetType"] == "LambdaTarget"
+    assert target["lambdaTarget"]["lambdaFunctionInfo"]["targetVersionWeight"] == 1.0
+    assert answer() == "v2"
+    # a failing AfterAllowTraffic hook: the alias goes back to the version it started from
+    cd.update_deployment_group(applicationName="greeter", currentDeploymentGroupName="live",
+                               deploymentConfigName="CodeDeployDefault.LambdaAllAtOnce")  # fmt: skip
+    dep = deploy(versions[1], versions[2], {"AfterAllowTraffic": "hook-fail"})
+    info = c.finished(dep, timeout=30)
+    assert info["status"] == "Failed" and info["errorInformation"]["code"] == "HOOK_EXECUTION_FAILURE"
+    assert c.finished(info["rollbackInfo"]["rollbackDeploymentId"])["status"] == "Succeeded"
+    assert lam.get_alias(FunctionName="greet", Name="live")["FunctionVersion"] == versions[1] and not routing()
+    assert answer() == "v2"
+    bad = deploy(versions[0], versions[2], {})  # the alias is not at CurrentVersion
+    info = c.finished(bad)
+    assert info["status"] == "Failed" and info["errorInformation"]["code"] == "INVALID_LAMBDA_CONFIGURATION"

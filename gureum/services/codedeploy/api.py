@@ -8,8 +8,9 @@ Where things are:
 * :mod:`.deployments` — create, get, list, stop, continue deployments;
 * :mod:`.targets` — deployment targets and instances;
 * :mod:`.hooks` — Lambda lifecycle hooks and PutLifecycleEventHookExecutionStatus;
-* :mod:`.controller` — moves deployments along: :mod:`.ecs_bluegreen` (ECS) and
-  :mod:`.server_inplace` + :mod:`.agent` (EC2 instances);
+* :mod:`.controller` — moves deployments along: :mod:`.ecs_bluegreen` (ECS),
+  :mod:`.lambda_deploy` (Lambda aliases) and :mod:`.server_inplace` + :mod:`.agent`
+  (EC2 instances);
 * :mod:`.public` — ``create_deployment``/``get_deployment`` for CodePipeline.
 
 Pure cores: :mod:`.traffic_plan`, :mod:`.inplace_plan`, :mod:`.appspec`,

@@ -10,6 +10,7 @@ A reconcile hands the deployment to its platform's controller:
 * ECS — :func:`ecs_bluegreen.step`, a synchronous pass that takes as many
   lifecycle steps as it can and says when to look again (a hook's answer, the
   next traffic step, the end of the bake); it never waits itself;
+* Lambda — :func:`lambda_deploy.step`, the same for an alias's versions;
 * Server — :func:`server_inplace.ensure_run`, which keeps one background run
   per deployment (scripts inside instances take minutes and must not hold a
   runner worker).
@@ -96,8 +97,9 @@ async def reconcile(app: App, key: str) -> Requeue | None:
 
         server_inplace.ensure_run(app, scope, dep_id)
         return None
-    finish(app, scope, doc, ls.FAILED, "INVALID_LAMBDA_CONFIGURATION", "Gureum does not run deployments to the Lambda compute platform yet.")
-    return None
+    from gureum.services.codedeploy import lambda_deploy
+
+    return lambda_deploy.step(app, scope, doc)
 
 
 # -- shared steps --------------------------------------------------------------------------------
@@ -172,6 +174,9 @@ def _start_rollback(app: App, scope: Scope, doc: Doc, run: Doc | None) -> Doc | 
     from gureum.services.codedeploy.deployments import new_deployment
 
     revision = doc.get("previousRevision")
+    if doc["computePlatform"] == "Lambda" and not (run or {}).get("routed"):
+        doc["rollbackInfo"] = {"rollbackMessage": "Automatic rollback was not needed: no traffic had moved yet."}
+        return None
     if doc["computePlatform"] == "ECS" and not (run or {}).get("blue"):
         doc["rollbackInfo"] = {"rollbackMessage": "Automatic rollback was not needed: the deployment changed nothing yet."}
         return None

@@ -83,6 +83,29 @@ async def invoke(app: App, scope: Scope, function: str, payload: bytes) -> tuple
     return status, body, error
 
 
+def lambda_alias(app: App, scope: Scope, function: str, alias: str) -> dict[str, Any] | None:
+    from gureum.services.lambda_ import public
+
+    return public.alias(app, scope, function, alias)
+
+
+def lambda_version_exists(app: App, scope: Scope, function: str, version: str) -> bool:
+    from gureum.core.errors import ServiceError
+    from gureum.services.lambda_.records import get_version
+
+    try:
+        get_version(app.store, scope, function, version)
+    except ServiceError:
+        return False
+    return True
+
+
+def set_lambda_alias(app: App, scope: Scope, function: str, alias: str, version: str, weights: dict[str, float]) -> None:
+    from gureum.services.lambda_ import public
+
+    public.update_alias(app, scope, function, alias, version, weights)
+
+
 def open_object(app: App, bucket: str, key: str, version: str | None) -> tuple[BinaryIO, dict[str, Any]]:
     from gureum.services.s3 import public
 

@@ -13,6 +13,9 @@ hooks…), and the download of a function's package.
   ``TooManyRequestsException``.
 * :func:`invoke_event` — the ``Event`` invocation type: checks, then runs in
   the background; returns 202.
+* :func:`alias` / :func:`update_alias` — GetAlias / UpdateAlias (CodeDeploy
+  shifts an alias's traffic from one version to another with them; the
+  same checks and errors as the API).
 * :func:`code_response` — the answer to ``GET /_gureum/lambda/code/<account>/
   <region>/<name>/<sha256 hex>.zip`` (the ``Code.Location`` GetFunction
   returns), or ``None`` for a path it does not know.  For the gateway.
@@ -21,7 +24,7 @@ hooks…), and the download of a function's package.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gureum.core.store import Scope
 from gureum.protocol.http import HttpRequest, HttpResponse
@@ -81,3 +84,27 @@ def code_response(app: App, request: HttpRequest) -> HttpResponse | None:
 def _not_found() -> HttpResponse:
     body = b'{"__type":"ResourceNotFoundException","message":"No such function package"}'
     return HttpResponse(404, [("content-type", "application/json"), ("content-length", str(len(body)))], body)
+
+
+def alias(app: App, scope: Scope, function_name: str, name: str) -> dict[str, Any] | None:
+    """The alias as GetAlias shows it, or None (no such function or alias)."""
+    from gureum.services.lambda_.records import get_alias
+
+    doc = get_alias(app.store, scope, parse_ref(function_name).name, name)
+    return None if doc is None else dict(doc)
+
+
+def update_alias(app: App, scope: Scope, function_name: str, name: str, version: str,
+                 weights: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
+    """UpdateAlias to ``version``, with ``weights`` (AdditionalVersionWeights) or none."""
+    from gureum.core.ids import request_id
+    from gureum.services.api import RequestContext
+    from gureum.services.lambda_.aliases import update_alias as handler
+
+    app.service_api("lambda")
+    ctx = RequestContext("lambda", "UpdateAlias", scope.account, scope.region, request_id(), app)
+    req: dict[str, Any] = {"FunctionName": function_name, "Name": name, "FunctionVersion": version,
+                           "RoutingConfig": {"AdditionalVersionWeights": dict(weights or {})}}  # fmt: skip
+    out = handler(ctx, req)
+    assert isinstance(out, dict)
+    return out
