@@ -30,14 +30,15 @@ ROLE = "arn:aws:iam::000000000000:role/codedeploy"
 AMI = "ami-0ba5eba5eba5e0001"  # the built-in busybox AMI
 
 
-def bundle(version: str, validate: str | None = None, appspec: bool = True) -> bytes:
+def bundle(version: str, validate: str | None = None, appspec: bool = True, takeover: bool = False) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         if appspec:
             z.writestr("appspec.yml", APPSPEC)
         z.writestr("www/index.html", version + "\n")
         z.writestr("scripts/stop.sh", "#!/bin/sh\nkillall httpd 2>/dev/null && echo stopped httpd\nsleep 0.2\n")
-        z.writestr("scripts/start.sh", "#!/bin/sh\nhttpd -p 80 -h /var/www/html && echo started $DEPLOYMENT_ID\n")
+        first = "killall httpd 2>/dev/null; sleep 0.2\n" if takeover else ""  # another group's server may hold port 80
+        z.writestr("scripts/start.sh", f"#!/bin/sh\n{first}httpd -p 80 -h /var/www/html && echo started $DEPLOYMENT_ID\n")
         z.writestr("scripts/validate.sh", "#!/bin/sh\n" + (validate or f"wget -q -O - http://127.0.0.1/ | grep -x {version}\n"))
     return buf.getvalue()
 
@@ -217,3 +218,46 @@ def test_bad_revisions_and_groups(fleet: Fleet) -> None:
                                revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": "version: 0.0"}})  # fmt: skip
     assert err.value.response["Error"]["Code"] == "InvalidRevisionException"
     assert [f.page(i) for i in f.web] == ["v4", "v4"]  # none of this touched the instances
+
+
+def test_traffic_control_takes_each_instance_out_of_its_target_group(fleet: Fleet, tmp_path: Any) -> None:
+    f = fleet
+    elb = boto3.client("elbv2", endpoint_url=f.cd.meta.endpoint_url, region_name="us-east-1", aws_access_key_id="t",
+                       aws_secret_access_key="t", config=Config(retries={"max_attempts": 1}))  # fmt: skip
+    tg = elb.create_target_group(Name="site-web", Protocol="HTTP", Port=80, TargetType="instance", HealthCheckIntervalSeconds=5,
+                                 HealthCheckTimeoutSeconds=4, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]  # fmt: skip
+    elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "10"}])
+    lb = elb.create_load_balancer(Name="site-alb")["LoadBalancers"][0]["LoadBalancerArn"]
+    elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    f.cd.create_deployment_group(
+        applicationName="site", deploymentGroupName="balanced", serviceRoleArn=ROLE,
+        ec2TagFilters=[{"Key": "app", "Value": "web", "Type": "KEY_AND_VALUE"}],
+        deploymentStyle={"deploymentType": "IN_PLACE", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        loadBalancerInfo={"targetGroupInfoList": [{"name": "site-web"}]},
+    )  # fmt: skip
+    # files the "web" group installed are not this group's: without OVERWRITE, Install refuses them
+    dep = f.deploy("v5.zip", bundle("v5", takeover=True), group="balanced", fileExistsBehavior="OVERWRITE")
+    assert f.finished(dep)["status"] == "Succeeded", [
+        (n, e["status"], (e.get("diagnostics") or {}).get("message")) for i in f.web for n, e in f.events(dep, i).items() if e["status"] == "Failed"]
+    health = elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+    assert sorted((h["Target"]["Id"], h["TargetHealth"]["State"]) for h in health) == [(i, "healthy") for i in f.web]
+    for iid in f.web:
+        events = f.events(dep, iid)
+        assert list(events)[:3] == ["BeforeBlockTraffic", "BlockTraffic", "AfterBlockTraffic"]
+        assert list(events)[-3:] == ["BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic"]
+        assert all(e["status"] in ("Succeeded", "Skipped") for e in events.values())
+    # the second deployment drains each instance (it is out of the group) before it stops its server
+    dep = f.deploy("v6.zip", bundle("v6"), group="balanced")
+    def blocked() -> str | None:
+        try:
+            return next((i for i in f.web if f.events(dep, i)["BlockTraffic"]["status"] == "Succeeded"), None)
+        except ClientError as exc:  # DeploymentNotStartedException until the targets exist
+            assert exc.response["Error"]["Code"] == "DeploymentNotStartedException"
+            return None
+
+    first = wait_until(blocked, what="an instance to leave the target group")
+    assert f.finished(dep)["status"] == "Succeeded"
+    block, start = f.events(dep, first)["BlockTraffic"], f.events(dep, first)["ApplicationStop"]
+    assert (block["endTime"] - block["startTime"]).total_seconds() >= 9  # the 10 s deregistration delay
+    assert block["endTime"] <= start["startTime"]
+    assert [f.page(i) for i in f.web] == ["v6", "v6"]

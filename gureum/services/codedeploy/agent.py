@@ -243,11 +243,13 @@ class InstanceAgent:
     async def _traffic(self, allow: bool) -> steps.Step:
         elb = links.elb()
         target = [{"Id": self.instance_id}]
-        try:
-            for arn in self.job.target_groups:
+        for arn in self.job.target_groups:
+            try:
                 (elb.register_targets if allow else elb.deregister_targets)(self.app, self.scope, arn, target)
-        except ServiceError as exc:
-            return steps.fail("ELASTIC_LOAD_BALANCING_INVALID", f"{exc.code}: {exc.message}")
+            except ServiceError as exc:
+                if not allow and exc.code == "InvalidTarget":
+                    continue  # not registered (a first deployment): nothing to take out
+                return steps.fail("ELASTIC_LOAD_BALANCING_INVALID", f"{exc.code}: {exc.message}")
         deadline = self.app.clock.monotonic() + TRAFFIC_TIMEOUT
         while self.app.clock.monotonic() < deadline:
             states = []
