@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gureum import __version__
@@ -38,6 +39,8 @@ class App:
         self.bus = Bus()
         self.runner = ControllerRunner(self.clock)
         self._apis: dict[str, ServiceApi] = {}
+        # services register callables at start-up; each returns warning lines for /_gureum/health
+        self.health_warnings: list[Callable[[], list[str]]] = []
         self.ready = False
         self.runtime_name = "none"
         self._runtime: Any = None
@@ -103,7 +106,17 @@ class App:
             "services": self.services_state(),
             "runtime": self.runtime_name,
             "dataDir": str(self.data_path),
+            "warnings": self.warnings(),
         }
+
+    def warnings(self) -> list[str]:
+        out: list[str] = []
+        for source in list(self.health_warnings):
+            try:
+                out.extend(source())
+            except Exception:
+                log.exception("a health warning source failed")
+        return out
 
     async def get_runtime(self) -> Any:
         """The one runtime driver every service shares, opened on first use.

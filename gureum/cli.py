@@ -101,6 +101,8 @@ def _status(endpoint: str) -> int:
     print(f"  data dir: {doc.get('dataDir')}   runtime: {doc.get('runtime')}")
     for name, state in sorted(doc.get("services", {}).items()):
         print(f"  {name:<12} {state}")
+    for line in doc.get("warnings") or []:
+        print(f"  warning: {line}")
     return 0 if code == 200 else 1
 
 

@@ -134,3 +134,32 @@ def test_the_same_noise_with_both_cooldowns(tmp_path: Path) -> None:
         counts.append(direction_changes(simulate(a, cooldown, seed=3)))
         a.store.close()
     assert counts[0] >= 3 * max(1, counts[1])
+
+
+def test_the_thrashing_guard_reports_the_bad_pair(app: App) -> None:
+    """The guard (beyond AWS): past 4 direction changes in an hour, a warning activity naming the
+    settings, the ScalingFlapCount metric, and a line in the health document (``gureum status``)."""
+    simulate(app, cooldown=30)
+    acts = call(app, "autoscaling", "DescribeScalingActivities", AutoScalingGroupName="web")["Activities"]
+    warnings = [a for a in acts if a["Description"].startswith("Thrashing detected:")]
+    assert warnings, [a["Description"] for a in acts]
+    first = warnings[-1]
+    assert first["StatusCode"] == "Successful"
+    assert first["Description"] == ("Thrashing detected: 5 scale-out/scale-in direction changes within 3600 s "
+                                    "(threshold 4).")
+    assert "alarms cpu-out and cpu-in act on a single datapoint (EvaluationPeriods 1)" in first["Cause"]
+    assert ("cooldown 30 s is shorter than the 60 s alarm cpu-out needs to see the effect of a change "
+            "(Period 60 × EvaluationPeriods 1) (policy out)") in first["Cause"]
+    assert len(warnings) <= 2  # at most one per hour
+    samples = metrics.read_samples(app.store, SCOPE, "Gureum/AutoScaling", "ScalingFlapCount",
+                                   metrics.canonical({"AutoScalingGroupName": "web"}), START, app.clock.now() + 60)
+    assert samples and max(s.maximum for s in samples) >= 5
+    lines = app.health()["warnings"]
+    assert len(lines) == 1 and lines[0].startswith(f"autoscaling group web ({ACCOUNT}/{REGION}) is thrashing:")
+
+
+def test_no_thrashing_warning_with_a_proper_cooldown(app: App) -> None:
+    simulate(app, cooldown=1800)
+    acts = call(app, "autoscaling", "DescribeScalingActivities", AutoScalingGroupName="web")["Activities"]
+    assert not [a for a in acts if a["Description"].startswith("Thrashing detected:")]
+    assert app.health()["warnings"] == []

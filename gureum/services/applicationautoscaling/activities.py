@@ -8,7 +8,8 @@ records the activity with AWS's words::
     Cause:       monitor alarm TargetTracking-service/c/web-AlarmHigh-… in state ALARM triggered policy cpu50
     StatusMessage: Successfully set desired count to 3. Change successfully fulfilled by ecs.
 
-A resource that is gone makes a Failed activity.  Activities are kept per
+A resource that is gone makes a Failed activity.  Each change is shown to
+the thrashing guard (:mod:`flap_guard`), which may add a warning activity.  Activities are kept per
 target (at most :data:`KEEP`), listed newest first.
 """
 
@@ -23,7 +24,7 @@ from gureum.core.errors import ServiceError
 from gureum.core.ids import uuid4
 from gureum.core.store import Scope
 from gureum.services.api import RequestContext
-from gureum.services.applicationautoscaling import ecs_link, names
+from gureum.services.applicationautoscaling import ecs_link, flap_guard, names
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -52,9 +53,13 @@ def scale_to(app: App, scope: Scope, target: Doc, count: int, cause: str) -> boo
     """Set the target's capacity to ``count`` and record the activity; whether it worked."""
     now = app.clock.now()
     description = f"Setting desired count to {count}."
+    before = ecs_link.current(app, scope, target["ResourceId"])
     if ecs_link.set_desired(app, scope, target["ResourceId"], count):
         _record(app, scope, target, description, cause, "Successful",
                 f"Successfully set desired count to {count}. Change successfully fulfilled by ecs.", now)
+        if before is not None:  # the thrashing guard (beyond AWS)
+            flap_guard.note_change(app, scope, target, before, count, lambda d, c: _record(
+                app, scope, target, d, c, "Successful", "Thrashing detected; no change made.", app.clock.now()))
         return True
     _record(app, scope, target, description, cause, "Failed",
             f"Failed to set desired count to {count}. Reason: ECS service {target['ResourceId']} does not exist "

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gureum.core.runner import Requeue
-from gureum.services.applicationautoscaling import executor, names, scheduled_api
+from gureum.services.applicationautoscaling import executor, flap_guard, names, scheduled_api
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -36,3 +36,4 @@ def start(app: App) -> None:
 
     app.runner.register(names.CONTROLLER, reconcile, list_keys=keys, period=RESYNC)
     executor.subscribe(app)
+    app.health_warnings.append(lambda: flap_guard.health_warnings(app))

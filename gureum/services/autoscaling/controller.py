@@ -3,7 +3,9 @@
 One reconcile of ``account|region|group`` (synchronous — every call it makes
 returns at once — so no handler can change the group half-way):
 
-1. run the scheduled actions that are due (:mod:`scheduled_api`);
+1. run the scheduled actions that are due (:mod:`scheduled_api`), then let
+   the thrashing guard (:mod:`flap_guard`) note a change of the desired
+   capacity since the last reconcile;
 2. move every member along its lifecycle and hooks (:mod:`member_steps`),
    then check its health (EC2 state; target health with ``ELB``);
 3. ask :func:`group_reconcile.decide` what to launch and take out, and do it
@@ -34,6 +36,7 @@ from gureum.core.runner import Requeue
 from gureum.core.store import Scope
 from gureum.services.autoscaling import (
     activities,
+    flap_guard,
     group_reconcile,
     lifecycle,
     member_ops,
@@ -119,6 +122,7 @@ class GroupController:
         if not group.get("_deleting"):
             due = scheduled_api.run_due(self.app, scope, group, now)
             waits.append(None if due is None else due - now)
+            flap_guard.observe_group(self.app, scope, group, now)
         hooks = {h.name: h for h in records.hooks(self.app.store, scope, name)}
         ec2 = {rec["InstanceId"]: member_steps.advance_member(self.app, scope, fleet, group, rec, hooks, now)
                for rec in records.members(group)}
@@ -248,3 +252,4 @@ def start(app: App) -> None:
     app.runner.register(names.CONTROLLER, ctl.reconcile, list_keys=ctl.keys, period=RESYNC)
     app.bus.subscribe(EC2_STATE_TOPIC, ctl.on_instance_state)
     policy_exec.subscribe(app)
+    app.health_warnings.append(lambda: flap_guard.health_warnings(app))
