@@ -11,6 +11,7 @@ loads it at start when groups are stored.
     scheduled_api       scheduled actions
     launch_configs_api  launch configurations
     tags_api            tags and DescribeScalingActivities
+    standby_api         EnterStandby, ExitStandby, DetachInstances
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from gureum.services.autoscaling import (
     launch_configs_api,
     policies_api,
     scheduled_api,
+    standby_api,
     tags_api,
 )
 
 api = ServiceApi("autoscaling")
 
-for _module in (groups_api, capacity_api, policies_api, hooks_api, scheduled_api, launch_configs_api, tags_api):
+for _module in (groups_api, capacity_api, policies_api, hooks_api, scheduled_api, launch_configs_api, tags_api,
+                standby_api):
     for _name, _handler in _module.OPERATIONS.items():
         api.operation(_name)(_handler)
 

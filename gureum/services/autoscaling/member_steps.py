@@ -140,6 +140,6 @@ def next_wake(group: Doc, now: float) -> float | None:
             deadline = lifecycle.next_deadline(rec.get("_actions") or {})
             if deadline is not None:
                 waits.append(max(0.0, deadline - now))
-        elif state != LState.IN_SERVICE:
+        elif state not in (LState.IN_SERVICE, LState.STANDBY):
             waits.append(1.0)
     return min(waits) if waits else None
