@@ -348,8 +348,14 @@ def test_deployment_errors(cloud: Cloud) -> None:
         c.deploy(GROUP, "v6")
     assert err.value.response["Error"]["Code"] == "DeploymentLimitExceededException"
     assert dep in err.value.response["Error"]["Message"]
-    cd.stop_deployment(deploymentId=dep, autoRollbackEnabled=True)
-    c.finished(dep)
+    def sets() -> list[dict[str, Any]]:
+        return c.ecs.describe_services(cluster="apps", services=["web"])["services"][0]["taskSets"]  # type: ignore[no-any-return]
+
+    wait_until(lambda: len(sets()) == 2, what="the replacement task set")
+    cd.stop_deployment(deploymentId=dep, autoRollbackEnabled=False)
+    info = c.finished(dep)
+    assert info["status"] == "Stopped" and "rollbackDeploymentId" not in (info.get("rollbackInfo") or {})
+    assert sorted(s["status"] for s in sets()) == ["ACTIVE", "PRIMARY"]  # left as it was (the next deployment clears it)
     # CodeDeploy owns the service's task definition
     with pytest.raises(ClientError) as err:
         c.ecs.update_service(cluster="apps", service="web", taskDefinition=c.taskdef("v1"))
@@ -373,6 +379,31 @@ def test_deployment_errors(cloud: Cloud) -> None:
                                                           "prodTrafficRoute": {"listenerArns": [c.prod]}}]},
         )  # fmt: skip
     assert err.value.response["Error"]["Code"] == "ECSServiceMappingLimitExceededException"
+
+
+def test_ready_wait_and_termination_wait_end_with_continue_deployment(cloud: Cloud) -> None:
+    c = cloud
+    waits = {"terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 120},
+             "deploymentReadyOption": {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 120}}  # fmt: skip
+    group(c, "CodeDeployDefault.ECSAllAtOnce", blueGreenDeploymentConfiguration=waits)
+    before = get(c.prod_addr)
+    dep = c.deploy(GROUP, "v7")
+    wait_until(lambda: c.deployment(dep)["status"] == "Ready", what="Ready")
+    with pytest.raises(ClientError) as err:
+        c.codedeploy.continue_deployment(deploymentId=dep, deploymentWaitType="TERMINATION_WAIT")
+    assert err.value.response["Error"]["Code"] == "InvalidDeploymentStatusException"
+    assert get(c.test_addr) == "v7" and get(c.prod_addr) == before  # installed and testable, not yet rerouted
+    c.codedeploy.continue_deployment(deploymentId=dep, deploymentWaitType="READY_WAIT")
+    wait_until(lambda: c.deployment(dep)["status"] == "Baking", what="the termination wait")
+    wait_until(lambda: get(c.prod_addr) == "v7", what="v7 in production")
+    c.codedeploy.continue_deployment(deploymentId=dep, deploymentWaitType="TERMINATION_WAIT")
+    assert c.finished(dep, timeout=20)["status"] == "Succeeded"  # long before the two hours
+    remaining = wait_until(lambda: len(s := c.ecs.describe_services(cluster="apps", services=["web"])["services"][0]["taskSets"]) == 1 and s,
+                           what="only the new task set")  # fmt: skip
+    assert remaining[0]["taskDefinition"] == c.taskdef("v7")  # the stray one of the stopped deployment went too
+    with pytest.raises(ClientError) as err:
+        c.codedeploy.continue_deployment(deploymentId=dep)
+    assert err.value.response["Error"]["Code"] == "DeploymentAlreadyCompletedException"
 
 
 def test_task_sets_follow_the_service(cloud: Cloud) -> None:
@@ -404,7 +435,8 @@ def _lambda_zip(version: str) -> bytes:
 def test_lambda_alias_canary_then_a_failed_hook_rolls_it_back(cloud: Cloud) -> None:
     c = cloud
     lam, cd = c.lambda_, c.codedeploy
-    lam.create_function(FunctionName="greet", Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": _lambda_zip("v1")})
+    lam.create_function(FunctionName="greet", Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": _lambda_zip("v1")},
+                        Timeout=900)  # virtual seconds: a cold start at --time-scale 60 takes many
     lam.get_waiter("function_active_v2").wait(FunctionName="greet", WaiterConfig={"Delay": 0.2})
     versions = []
     for v in ("v1", "v2", "v3"):
@@ -429,7 +461,10 @@ def test_lambda_alias_canary_then_a_failed_hook_rolls_it_back(cloud: Cloud) -> N
         return lam.get_alias(FunctionName="greet", Name="live").get("RoutingConfig", {}).get("AdditionalVersionWeights", {})  # type: ignore[no-any-return]
 
     def answer() -> str:
-        return json.loads(lam.invoke(FunctionName="greet", Qualifier="live")["Payload"].read())  # type: ignore[no-any-return]
+        out = lam.invoke(FunctionName="greet", Qualifier="live")
+        body = json.loads(out["Payload"].read())
+        assert "FunctionError" not in out, body
+        return body  # type: ignore[no-any-return]
 
     dep = deploy(versions[0], versions[1], {"BeforeAllowTraffic": "hook-ok"})
     wait_until(lambda: routing() == {versions[1]: 0.1}, what="the 10 % canary on the alias")

@@ -203,9 +203,14 @@ def _prepare_forward(app: App, scope: Scope, doc: Doc, ecs: Doc, svc: Doc, pair:
     for arn in ecs["prod"]:
         if not _routes(app, scope, arn, {current, other["TargetGroupArn"]}):
             raise Problem("ELASTIC_LOAD_BALANCING_INVALID", f"The production listener {arn} does not forward to the deployment group's target groups.")
-    for ts in svc.get("taskSets") or []:  # left over by a failed deployment that was not rolled back
-        if ts["status"] == "ACTIVE":
-            _delete_set(app, scope, ecs, ts["id"])
+    strays = [ts["id"] for ts in svc.get("taskSets") or [] if ts["status"] == "ACTIVE"]
+    if strays:  # left over by a deployment stopped without rollback: all traffic back to the original first
+        try:
+            _route(app, scope, ecs, ecs["prod"] + ecs["test"], 0)
+        except ServiceError as exc:
+            raise Problem("ELASTIC_LOAD_BALANCING_INVALID", f"{exc.code}: {exc.message}") from None
+        for set_id in strays:
+            _delete_set(app, scope, ecs, set_id)
 
 
 def _prepare_rollback(ecs: Doc, failed: Doc) -> None:
