@@ -1,6 +1,6 @@
 """OpsWorks: bad input and things that fail — OpsWorks-style errors, or failed
-commands with readable logs, never a stuck instance.  Also the model on
-``AWS_DATA_PATH`` for boto3 in a fresh process and for the AWS CLI.
+commands with readable logs, never a stuck instance; time-based instances;
+the model on ``AWS_DATA_PATH`` for boto3 in a fresh process and for the AWS CLI.
 """
 
 from __future__ import annotations
@@ -174,3 +174,19 @@ def test_model_on_aws_data_path_for_boto3_and_the_cli(server: Server, tmp_path: 
                           "describe-stacks", "--stack-ids", MISSING], capture_output=True, text=True, env=env,
                          timeout=60)
     assert bad.returncode == 255 and "ResourceNotFoundException" in bad.stderr
+
+
+def test_time_based_instances_follow_their_schedule(aws: dict[str, Any]) -> None:
+    ow = aws["opsworks"]
+    sid = new_stack(ow, "timed")
+    lid = ow.create_layer(StackId=sid, Type="custom", Name="T", Shortname="t")["LayerId"]
+    iid = ow.create_instance(StackId=sid, LayerIds=[lid], InstanceType="t3.nano", AutoScalingType="timer")["InstanceId"]
+    always = {day: {str(h): "on" for h in range(24)} for day in
+              ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
+    ow.set_time_based_auto_scaling(InstanceId=iid, AutoScalingSchedule=always)
+    [cfg] = ow.describe_time_based_auto_scaling(InstanceIds=[iid])["TimeBasedAutoScalingConfigurations"]
+    assert cfg["AutoScalingSchedule"]["Friday"]["13"] == "on"
+    ow.start_stack(StackId=sid)  # StartStack leaves time-based instances to the scaler
+    wait_status(ow, sid, {"t1": "online"}, 30)
+    ow.set_time_based_auto_scaling(InstanceId=iid, AutoScalingSchedule={})
+    wait_status(ow, sid, {"t1": "stopped"}, 30)

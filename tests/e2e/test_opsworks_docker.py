@@ -83,3 +83,29 @@ def test_an_instance_on_docker_is_set_up_serves_and_heals(server: Server) -> Non
     assert len(commands(ow, iid, "setup")) == 2
     assert wait_for(lambda: http_get(f"http://{inst['PrivateIp']}/"), 10, "the app after healing") == \
         "hello from docker\n"
+
+
+def test_load_based_instances_follow_the_cpu(server: Server) -> None:
+    """A busy loop in the 24/7 instance starts the layer's load-based instance; calm stops it again."""
+    aws = clients(server.endpoint)
+    ow, s3 = aws["opsworks"], aws["s3"]
+    s3.create_bucket(Bucket="docker-load")
+    s3.put_object(Bucket="docker-load", Key="cb.zip", Body=zipped({
+        "load/recipes/burn.sh": 'opsworks-daemon "$OPSWORKS_ROOT/var/run/burn.pid" sh -c "while :; do :; done"\n',
+        "load/recipes/calm.sh": 'kill "$(cat "$OPSWORKS_ROOT/var/run/burn.pid")"\n'}))
+    sid = new_stack(ow, "load-stack", "s3://docker-load/cb.zip")
+    lid = ow.create_layer(StackId=sid, Type="custom", Name="Work", Shortname="work")["LayerId"]
+    base = ow.create_instance(StackId=sid, LayerIds=[lid], InstanceType="t3.nano")["InstanceId"]
+    ow.create_instance(StackId=sid, LayerIds=[lid], InstanceType="t3.nano", AutoScalingType="load")
+    ow.set_load_based_auto_scaling(LayerId=lid, Enable=True, UpScaling={
+        "InstanceCount": 1, "ThresholdsWaitTime": 1, "IgnoreMetricsTime": 1, "CpuThreshold": 12.0},
+        DownScaling={"InstanceCount": 1, "ThresholdsWaitTime": 1, "IgnoreMetricsTime": 1, "CpuThreshold": 8.0})
+    cfg = ow.describe_load_based_auto_scaling(LayerIds=[lid])["LoadBasedAutoScalingConfigurations"][0]
+    assert cfg["Enable"] and cfg["UpScaling"]["CpuThreshold"] == 12.0 and cfg["DownScaling"]["LoadThreshold"] == -1
+    ow.start_instance(InstanceId=base)
+    wait_status(ow, sid, {"work1": "online", "work2": "stopped"}, 60)
+    ow.create_deployment(StackId=sid, Command={"Name": "execute_recipes", "Args": {"recipes": ["load::burn"]}})
+    wait_status(ow, sid, {"work2": "online"}, 90)
+    ow.create_deployment(StackId=sid, InstanceIds=[base],
+                         Command={"Name": "execute_recipes", "Args": {"recipes": ["load::calm"]}})
+    wait_status(ow, sid, {"work1": "online", "work2": "stopped"}, 90)

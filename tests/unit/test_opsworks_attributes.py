@@ -154,7 +154,8 @@ CFG = {"Enable": True, "UpScaling": {"InstanceCount": 2, "ThresholdsWaitTime": 3
 @pytest.mark.parametrize(("cpu", "last", "stopped", "online", "start", "stop"), [
     ([90, 90, 90, 90], None, 3, 1, 2, 0),  # held above 70 for 3 minutes: start 2
     ([90, 90, 90, 90], None, 1, 1, 1, 0),  # only one left to start
-    ([50, 90, 90, 90], None, 3, 1, 2, 0),  # the window is the last 3 minutes
+    ([50, 90, 90, 90, 90], None, 3, 1, 2, 0),  # the window: the last 3 minutes (+1 of publication lag)
+    ([50, 90, 90, 90], None, 3, 1, 0, 0),
     ([90, 90, 50, 90], None, 3, 1, 0, 0),  # a dip inside the window
     ([90, 90], None, 3, 1, 0, 0),  # not long enough yet
     ([10, 10, 10, 10], None, 0, 3, 0, 1),

@@ -6,8 +6,9 @@
 otherwise; one without a schedule stays stopped.
 
 **Load-based** (SetLoadBasedAutoScaling, per layer): the layer's metric is
-the average over its online instances (EC2's ``CPUUtilization``, the only
-one Gureum's instances report; ``MemoryThreshold`` and ``LoadThreshold``
+the per-minute average over its online instances (EC2's ``CPUUtilization``
+with detailed monitoring, which OpsWorks instances get; the only metric
+Gureum's instances report; ``MemoryThreshold`` and ``LoadThreshold``
 have no data here and never breach).  It *breaches* up when the CPU is above
 ``UpScaling.CpuThreshold`` (or any of ``UpScaling.Alarms`` is in ALARM)
 for ``ThresholdsWaitTime`` minutes, and down when it is below
@@ -55,13 +56,13 @@ class LoadDecision:
 
 
 def _held(series: Sequence[tuple[float, float]], now: float, minutes: int, test: Any) -> bool:
-    """Every sample of the last ``minutes`` passes ``test``, and the samples cover the window."""
-    start = now - minutes * 60
-    window = [v for ts, v in series if ts > start]
-    if not window or not all(test(v) for v in window):
-        return False
-    first = min(ts for ts, _ in series if ts > start)
-    return first <= start + 60 + 1e-9  # a sample in the window's first minute: it held all along
+    """The last ``minutes`` one-minute samples all pass ``test``.
+
+    The window reaches one minute further back than ``minutes``: a minute's
+    datapoint is stamped with its start and published after its end.
+    """
+    window = [v for ts, v in series if ts > now - (minutes + 1) * 60]
+    return len(window) >= max(1, minutes) and all(test(v) for v in window)
 
 
 def decide_load(config: Mapping[str, Any], cpu: Sequence[tuple[float, float]], now: float,

@@ -62,7 +62,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gureum.opsworks")
 Doc = dict[str, Any]
-RESYNC = 10.0
+RESYNC = 60.0  # a safety net: every instance requeues itself
+HEARTBEAT_CHECK_REAL = 2.0  # real seconds at least between heartbeat reads of an online instance
 BOOT_TIMEOUT = 600.0
 IDLE = (Status.STOPPED, Status.SETUP_FAILED, Status.START_FAILED, Status.TERMINATED)
 # What the controller owns: kept even when a handler changed the status meanwhile.
@@ -142,6 +143,10 @@ class InstanceController:
         return state, f"{float(st.started_at or 0):.3f}", AgentSession(driver, cid, init_pid)
 
     async def _heartbeat(self, doc: Doc, boot: str | None, session: AgentSession | None) -> None:
+        now = self.app.clock.now()
+        for key in ("_hbAt", "_statusAt"):  # a restarted --time-scale clock starts again from the wall clock
+            if float(doc.get(key) or 0) > now:
+                doc[key] = now
         if session is None or boot is None or doc.get("_agentBoot") != boot:
             return
         try:
@@ -212,7 +217,10 @@ class InstanceController:
             return None
         if busy or status not in (Status.ONLINE, Status.CONNECTION_LOST):
             return Requeue(quick)
-        return Requeue(max(quick, min(30.0, heal_timeout(self.app, stack) / 10)))
+        # An exec costs the instance real CPU (docker's runc runs in its cgroup), which its
+        # CPUUtilization shows: read the heartbeat every heal timeout / 10, at most every 2 real s.
+        every = min(30.0, heal_timeout(self.app, stack) / 10)
+        return Requeue(max(every, HEARTBEAT_CHECK_REAL * time_scale(self.app)))
 
     def _write(self, scope: Scope, doc: Doc, gen: int) -> bool:
         with self.app.store.transaction():
@@ -287,6 +295,7 @@ class InstanceController:
         spec = {
             "ImageId": doc.get("AmiId") or ec2.BUILTIN_AMI,
             "InstanceType": doc["InstanceType"], "MinCount": 1, "MaxCount": 1,
+            "Monitoring": {"Enabled": True},  # OpsWorks' agent reported every minute; load-based scaling reads it
             "TagSpecifications": [{"ResourceType": "instance", "Tags": [
                 {"Key": "Name", "Value": f"{stack['Name']} - {doc.get('Hostname')}"},
                 {"Key": "opsworks:stack", "Value": stack["Name"]},
