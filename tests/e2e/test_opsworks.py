@@ -179,6 +179,23 @@ def test_rollback_serves_the_previous_release(aws: dict[str, Any], stack: dict[s
     assert http_get(f"http://{stack['web1']['PrivateIp']}/") == "site v1\n"
 
 
+def test_update_custom_cookbooks_changes_recipes_while_instances_run(aws: dict[str, Any], stack: dict[str, Any]) -> None:
+    ow, s3 = aws["opsworks"], aws["s3"]
+    newer = {**COOKBOOKS, "site-cookbooks/web/recipes/report.sh": 'echo "report from $OPSWORKS_HOSTNAME"\n'}
+    s3.put_object(Bucket="ops-artifacts", Key="cookbooks.zip", Body=zipped(newer))
+    run = {"Name": "execute_recipes", "Args": {"recipes": ["web::report"]}}
+    did = ow.create_deployment(StackId=stack["id"], Command=run)["DeploymentId"]
+    assert wait_deployment(ow, did)["Status"] == "failed"  # the instances still have their Setup-time copy
+    [cmd, _] = ow.describe_commands(DeploymentId=did)["Commands"]
+    assert "could not find recipe(s) web::report" in log_of(cmd)
+    did = ow.create_deployment(StackId=stack["id"], Command={"Name": "update_custom_cookbooks"})["DeploymentId"]
+    assert wait_deployment(ow, did)["Status"] == "successful"
+    did = ow.create_deployment(StackId=stack["id"], Command=run, InstanceIds=[stack["web2"]["InstanceId"]])["DeploymentId"]
+    assert wait_deployment(ow, did)["Status"] == "successful"
+    [cmd] = ow.describe_commands(DeploymentId=did)["Commands"]
+    assert cmd["Type"] == "execute_recipes" and "report from web2" in log_of(cmd)
+
+
 def test_a_silent_agent_is_healed(server: Server, aws: dict[str, Any], stack: dict[str, Any]) -> None:
     ow = aws["opsworks"]
     web1 = stack["web1"]
@@ -217,3 +234,13 @@ def test_stop_runs_shutdown_and_leaves_the_load_balancer(aws: dict[str, Any], st
     ow.delete_instance(InstanceId=web2["InstanceId"])
     wait_for(lambda: "web2" not in {i["Hostname"] for i in ow.describe_instances(StackId=stack["id"])["Instances"]},
              20, "web2 deleted")
+
+
+def test_deleting_the_app_undeploys_it(aws: dict[str, Any], stack: dict[str, Any]) -> None:
+    ow = aws["opsworks"]
+    web1 = stack["web1"]
+    ow.delete_app(AppId=stack["app"])
+    wait_for(lambda: [c["Status"] for c in commands(ow, web1["InstanceId"], "undeploy")] == ["successful"], 20,
+             "an Undeploy on web1")
+    assert "undeployed site" in log_of(commands(ow, web1["InstanceId"], "undeploy")[0])
+    assert http_get(f"http://{web1['PrivateIp']}/", timeout=1) is None

@@ -82,6 +82,12 @@ def test_bad_input_is_a_validation_exception(aws: dict[str, Any]) -> None:
     assert "AppId is required" in _error(ow.create_deployment, StackId=sid, Command={"Name": "deploy"})[1]
     assert "no online instances" in _error(ow.create_deployment, StackId=sid, AppId=app,
                                            Command={"Name": "deploy"})[1]
+    clone = ow.clone_stack(SourceStackId=sid, ServiceRoleArn="arn:aws:iam::000000000000:role/r", CloneAppIds=[app])
+    layers = ow.describe_layers(StackId=clone["StackId"])["Layers"]
+    assert sorted(la["Shortname"] for la in layers) == ["a", "php"] and {la["StackId"] for la in layers} == {
+        clone["StackId"]}
+    assert [a["Shortname"] for a in ow.describe_apps(StackId=clone["StackId"])["Apps"]] == ["my_app"]
+    assert ow.describe_stacks(StackIds=[clone["StackId"]])["Stacks"][0]["Name"] == "Clone of validation"
     iid = ow.create_instance(StackId=sid, LayerIds=[lid], InstanceType="t3.nano")["InstanceId"]
     assert _error(ow.reboot_instance, InstanceId=iid)[0] == "ValidationException"  # a stopped instance
     assert "delete its instances, layers and apps first" in _error(ow.delete_stack, StackId=sid)[1]
