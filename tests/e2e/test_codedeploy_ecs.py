@@ -5,7 +5,8 @@ ten seconds) runs an ECS service of busybox httpd tasks that
 answer their version, behind an ALB with a production (80) and a test (8080)
 listener and two target groups.  Versions are read over HTTP through the
 balancer, weights with DescribeRules.  Tests run in file order: each
-deployment starts from what the previous one left serving.
+deployment starts from what the previous one left serving.  The same server
+also runs a Lambda deployment (an alias's versions) at the end.
 """
 
 from __future__ import annotations
@@ -229,7 +230,8 @@ def test_canary_deployment_shifts_ten_percent_then_all(cloud: Cloud) -> None:
     assert set(answers) <= {"v1", "v2"} and n >= 60, answers
     assert 1 <= answers["v2"] <= 0.3 * n, answers  # ~10 %
     target = c.codedeploy.get_deployment_target(deploymentId=dep, targetId="apps:web")["deploymentTarget"]["ecsTarget"]
-    assert {ts["taskSetLabel"]: ts["trafficWeight"] for ts in target["taskSetsInfo"]} == {"Blue": 90.0, "Green": 10.0}
+    info = {ts["taskSetLabel"]: (ts["trafficWeight"], ts["targetGroup"]["name"], ts["runningCount"]) for ts in target["taskSetsInfo"]}
+    assert info == {"Blue": (90.0, "web-blue", 2), "Green": (10.0, "web-green", 2)}
     assert c.deployment(dep)["status"] == "InProgress"
     # then all of it; the original is kept for the bake time (Baking), then deleted
     wait_until(lambda: c.weights(c.prod) == {"web-blue": 0, "web-green": 100}, timeout=30, what="all traffic on green")

@@ -49,7 +49,7 @@ def _task_sets(app: App, scope: Scope, dep: Doc) -> list[Doc]:
         found = {}
     green_pct = int(ecs.get("weight") or 0)
     out = []
-    for label, key, tg, pct in (("Blue", "blue", ecs.get("blueTg"), 100 - green_pct), ("Green", "green", ecs.get("greenTg"), green_pct)):
+    for label, key, tg, pct in (("Blue", "blue", ecs.get("blueTgName"), 100 - green_pct), ("Green", "green", ecs.get("greenTgName"), green_pct)):
         set_id = ecs.get(key)
         if not set_id:
             continue
@@ -61,7 +61,7 @@ def _task_sets(app: App, scope: Scope, dep: Doc) -> list[Doc]:
             "runningCount": int(ts.get("runningCount") or 0),
             "status": ts.get("status") or "DELETED",
             "trafficWeight": float(pct),
-            "targetGroup": {"name": (tg or "").split("/")[-2] if tg and "/" in tg else tg or ""},
+            "targetGroup": {"name": tg or ""},
             "taskSetLabel": label,
         })  # fmt: skip
     return out
