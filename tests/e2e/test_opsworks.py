@@ -94,7 +94,7 @@ def stack(aws: dict[str, Any]) -> dict[str, Any]:
     second = ow.create_instance(StackId=sid, LayerIds=[lid], InstanceType="t3.nano")["InstanceId"]
     assert {i["Status"] for i in ow.describe_instances(StackId=sid)["Instances"]} == {"stopped"}
     ow.start_instance(InstanceId=first)
-    wait_status(ow, sid, {"web1": "online"}, 30)
+    ow.get_waiter("instance_online").wait(InstanceIds=[first], WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     ow.start_instance(InstanceId=second)
     insts = wait_status(ow, sid, {"web1": "online", "web2": "online"}, 30)
     return {"id": sid, "layer": lid, "app": aid, "web1": insts["web1"], "web2": insts["web2"]}
@@ -150,6 +150,7 @@ def test_deploy_answers_through_an_attached_alb(aws: dict[str, Any], stack: dict
     ow.update_app(AppId=stack["app"], AppSource={"Type": "s3", "Url": "s3://ops-artifacts/site-v2.zip"})
     did = ow.create_deployment(StackId=stack["id"], AppId=stack["app"], Command={"Name": "deploy"},
                                Comment="v2")["DeploymentId"]
+    ow.get_waiter("deployment_successful").wait(DeploymentIds=[did], WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     dep = wait_deployment(ow, did)
     assert dep["Status"] == "successful" and sorted(dep["InstanceIds"]) == sorted(
         stack[h]["InstanceId"] for h in ("web1", "web2"))
