@@ -130,3 +130,18 @@ def new_stack(ow: Any, name: str, cookbooks_url: str | None = None, **extra: Any
 
 def dump(value: Any) -> str:
     return json.dumps(value, indent=1, default=str)
+
+
+def wipe_process_instances(data_dir: Path) -> None:
+    """Remove what a stopped process-driver Gureum left running in ``data_dir`` (its instances)."""
+    import asyncio
+
+    from gureum.runtime.process import ProcessDriver
+    from gureum.runtime.selection import data_dir_id
+
+    async def wipe() -> None:
+        drv = ProcessDriver(data_dir / "runtime" / "process", data_dir_id(data_dir))
+        for st in await drv.list():
+            await drv.remove(st.id, force=True)
+
+    asyncio.run(wipe())

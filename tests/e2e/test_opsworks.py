@@ -25,6 +25,7 @@ from opsworks_helpers import (
     wait_deployment,
     wait_for,
     wait_status,
+    wipe_process_instances,
     zipped,
 )
 
@@ -56,21 +57,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = start_server(tmp_path_factory.mktemp("opsworks") / "data", "--runtime", "process", "--time-scale", "30")
     yield srv
     stop_server(srv)
-    _wipe(srv)
-
-
-def _wipe(srv: Server) -> None:
-    import asyncio
-
-    from gureum.runtime.process import ProcessDriver
-    from gureum.runtime.selection import data_dir_id
-
-    async def wipe() -> None:
-        drv = ProcessDriver(srv.data_dir / "runtime" / "process", data_dir_id(srv.data_dir))
-        for st in await drv.list():
-            await drv.remove(st.id, force=True)
-
-    asyncio.run(wipe())
+    wipe_process_instances(srv.data_dir)
 
 
 @pytest.fixture(scope="module")

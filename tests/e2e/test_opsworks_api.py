@@ -15,8 +15,15 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from conftest import Server, start_server, stop_server
-from opsworks_helpers import clients, commands, log_of, new_stack, wait_status, zipped
-from test_opsworks import _wipe
+from opsworks_helpers import (
+    clients,
+    commands,
+    log_of,
+    new_stack,
+    wait_status,
+    wipe_process_instances,
+    zipped,
+)
 
 from gureum.runtime.images import BaseImageError, find_busybox
 
@@ -34,7 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = start_server(tmp_path_factory.mktemp("opsworks-bad") / "data", "--runtime", "process", "--time-scale", "30")
     yield srv
     stop_server(srv)
-    _wipe(srv)
+    wipe_process_instances(srv.data_dir)
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,8 @@ def test_an_instance_on_docker_is_set_up_serves_and_heals(server: Server) -> Non
     s3.put_object(Bucket="docker-ops", Key="cb.zip", Body=zipped({
         "app/recipes/setup.sh": 'echo "root is [$OPSWORKS_ROOT], binding $OPSWORKS_BIND_IP"\nuname -s\n'}))
     s3.put_object(Bucket="docker-ops", Key="site.zip", Body=zipped({"index.html": "hello from docker\n"}))
-    sid = new_stack(ow, "docker-stack", "s3://docker-ops/cb.zip")
+    # A heal timeout of 150 s (the stack's CustomJson) is 5 real seconds at --time-scale 30.
+    sid = new_stack(ow, "docker-stack", "s3://docker-ops/cb.zip", CustomJson='{"gureum": {"heal_timeout": 150}}')
     lid = ow.create_layer(StackId=sid, Type="custom", Name="App", Shortname="app",
                           CustomRecipes={"Setup": ["app::setup"]})["LayerId"]
     ow.create_app(StackId=sid, Name="site", Type="static", AppSource={"Type": "s3", "Url": "s3://docker-ops/site.zip"})
@@ -80,6 +81,8 @@ def test_an_instance_on_docker_is_set_up_serves_and_heals(server: Server) -> Non
         return now["Status"] == "online" and any(e["Type"] == "auto_healing" for e in errors)
 
     wait_for(healed, 60, "the instance healed on docker")
+    [error] = ow.describe_service_errors(InstanceId=iid)["ServiceErrors"]
+    assert "heal timeout 150 s" in error["Message"]
     assert len(commands(ow, iid, "setup")) == 2
     assert wait_for(lambda: http_get(f"http://{inst['PrivateIp']}/"), 10, "the app after healing") == \
         "hello from docker\n"

@@ -23,9 +23,9 @@ from opsworks_helpers import (
     wait_deployment,
     wait_for,
     wait_status,
+    wipe_process_instances,
     zipped,
 )
-from test_opsworks import _wipe
 
 from gureum.runtime.images import BaseImageError, find_busybox
 
@@ -43,7 +43,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield data
     srv = start_server(data, *ARGS)
     stop_server(srv)
-    _wipe(srv)
+    wipe_process_instances(srv.data_dir)
 
 
 def _kill9(srv: Server) -> None:
