@@ -66,7 +66,7 @@ def gone(pid: int) -> bool:
         return True
     try:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # it went away between the two looks
         return True
 
 
