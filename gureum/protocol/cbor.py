@@ -33,7 +33,7 @@ import cbor2
 
 from gureum.core.errors import ProtocolError, ServiceError
 from gureum.protocol.http import HttpResponse
-from gureum.protocol.json_ import error_parts
+from gureum.protocol.json_ import SERIALIZATION_ERROR, _mismatch, error_parts
 from gureum.protocol.validate import validate_input
 from gureum.protocol.wire_values import to_datetime
 
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 content_type = "application/cbor"
 
-SERIALIZATION_ERROR = "SerializationException"
 UNKNOWN_OPERATION = "UnknownOperationException"
 
 _INTEGERS = frozenset(("integer", "long", "byte", "short", "biginteger"))
@@ -201,11 +200,6 @@ def _expect(ok: bool, value: Any, wanted: str, path: str) -> None:
     if not ok:
         found = next((w for t, w in _KINDS.items() if type(value) is t), type(value).__name__)
         raise _mismatch(f"Expected {wanted}, found {found}", path)
-
-
-def _mismatch(message: str, path: str) -> ProtocolError:
-    where = f" at '{path}'" if path else ""
-    return ProtocolError(SERIALIZATION_ERROR, f"{message}{where}", 400)
 
 
 # -- values → CBOR ---------------------------------------------------------------------
