@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.errors import ServiceError
@@ -103,6 +104,31 @@ async def reconcile(app: App, key: str) -> Requeue | None:
 
 
 # -- shared steps --------------------------------------------------------------------------------
+
+
+class Problem(Exception):
+    """A deployment cannot go on: ``code`` is CodeDeploy's errorInformation code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def begin(app: App, scope: Scope, doc: Doc, prepare: Callable[[App, Scope, Doc, float], None]) -> bool:
+    """On a deployment's first pass, ``prepare`` it and mark it started.
+
+    Returns False when preparing failed (the deployment is then finished as
+    Failed with the problem's code); True when the pass may go on.
+    """
+    if doc["status"] != ls.CREATED:
+        return True
+    try:
+        prepare(app, scope, doc, app.clock.now())
+    except Problem as p:
+        finish(app, scope, doc, ls.FAILED, p.code, p.message)
+        return False
+    start(app, scope, doc)
+    return True
 
 
 def start(app: App, scope: Scope, doc: Doc) -> None:

@@ -60,24 +60,16 @@ POLL = 2.0
 MAX_STEPS = 20
 
 
-class Problem(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+Problem = controller.Problem
 
 
 # -- one pass ------------------------------------------------------------------------------------
 
 
 def step(app: App, scope: Scope, doc: Doc) -> Requeue | None:
+    if not controller.begin(app, scope, doc, _prepare):
+        return None
     now = app.clock.now()
-    if doc["status"] == ls.CREATED:
-        try:
-            _prepare(app, scope, doc, now)
-        except Problem as p:
-            controller.finish(app, scope, doc, ls.FAILED, p.code, p.message)
-            return None
-        controller.start(app, scope, doc)
     ecs = doc["_run"]["ecs"]
     tkey = target_key(doc["deploymentId"], ecs["targetId"])
     target = app.store.get(TARGET, scope, tkey)

@@ -40,21 +40,13 @@ LAMBDA_EVENTS = ("BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic")
 MAX_STEPS = 10
 
 
-class Problem(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+Problem = controller.Problem
 
 
 def step(app: App, scope: Scope, doc: Doc) -> Requeue | None:
+    if not controller.begin(app, scope, doc, _prepare):
+        return None
     now = app.clock.now()
-    if doc["status"] == ls.CREATED:
-        try:
-            _prepare(app, scope, doc, now)
-        except Problem as p:
-            controller.finish(app, scope, doc, ls.FAILED, p.code, p.message)
-            return None
-        controller.start(app, scope, doc)
     run = doc["_run"]["lambda"]
     key = target_key(doc["deploymentId"], run["targetId"])
     target = app.store.get(TARGET, scope, key)
