@@ -128,7 +128,7 @@ def test_rest_xml_response_round_trip(service: str, data: st.DataObject) -> None
         value = expected.pop(payload, b"")
         assert response.body == (value.encode() if isinstance(value, str) else value)
         response = HttpResponse(response.status, response.headers, b"")
-        if member.type_name == "blob" and shape is not None:
+        if member.type_name == "blob" and shape is not None and output.get(payload) is not None:
             # Like S3, a blob payload without a Content-Type goes out as binary/octet-stream.
             for name, m in shape.members.items():
                 if m.serialization.get("location") == "header" and m.serialization.get("name", "").lower() == "content-type":
