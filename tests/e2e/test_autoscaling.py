@@ -135,6 +135,8 @@ def test_group_of_two_real_instances_then_three(cloud: Cloud) -> None:
         acts[0]["Cause"]
     detail = cloud.asg.describe_auto_scaling_instances(InstanceIds=ids[:1])["AutoScalingInstances"][0]
     assert detail["AutoScalingGroupName"] == name and detail["HealthStatus"] == "HEALTHY"
+    tags = cloud.ec2.describe_instances(InstanceIds=ids[:1])["Reservations"][0]["Instances"][0].get("Tags") or []
+    assert {"Key": "aws:autoscaling:groupName", "Value": name} in tags  # what EC2 Auto Scaling tags its instances with
     cloud.asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
     wait_for(lambda: all(cloud.ec2_state(i) in ("shutting-down", "terminated") for i in ids))
 

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from gureum.app import App
 
 
+GROUP_TAG = "aws:autoscaling:groupName"  # what EC2 Auto Scaling puts on its instances
+
+
 @dataclass(frozen=True, slots=True)
 class TemplateRef:
     template_id: str
@@ -38,8 +41,9 @@ class Fleet(Protocol):
     def zones(self, scope: Scope) -> list[str]: ...
     def subnet_zone(self, scope: Scope, subnet_id: str) -> str | None: ...
     def resolve_template(self, scope: Scope, ref: dict[str, Any]) -> TemplateRef: ...
-    def launch(self, scope: Scope, spec: dict[str, Any]) -> dict[str, Any]:
-        """Launch one instance: its ``InstanceId``, ``InstanceType`` and ``SubnetId``."""
+    def launch(self, scope: Scope, spec: dict[str, Any], group: str = "") -> dict[str, Any]:
+        """Launch one instance for ``group`` (tagged ``aws:autoscaling:groupName``):
+        its ``InstanceId``, ``InstanceType`` and ``SubnetId``."""
     def state(self, scope: Scope, instance_id: str) -> str: ...
     def terminate(self, scope: Scope, instance_id: str) -> None: ...
 
@@ -68,11 +72,12 @@ class Ec2Fleet:
         template, version = launch_templates.resolve(self.app.store, scope, ref)
         return TemplateRef(template["LaunchTemplateId"], template["LaunchTemplateName"], int(version["VersionNumber"]))
 
-    def launch(self, scope: Scope, spec: dict[str, Any]) -> dict[str, Any]:
+    def launch(self, scope: Scope, spec: dict[str, Any], group: str = "") -> dict[str, Any]:
         from gureum.services.ec2 import public
 
         iid = public.run_instances(self.app, scope, {**spec, "MinCount": 1, "MaxCount": 1},
-                                   requester_id="autoscaling")[0]
+                                   requester_id="autoscaling",
+                                   system_tags={GROUP_TAG: group} if group else None)[0]
         shown = public.describe(self.app, scope, [iid])[0]
         return {"InstanceId": iid, "InstanceType": shown.get("InstanceType"), "SubnetId": shown.get("SubnetId")}
 
@@ -121,12 +126,12 @@ class FakeFleet:
                                f"The specified launch template, with template name {name}, does not exist.")
         return TemplateRef("lt-0fake0000000000001", str(name), 1)
 
-    def launch(self, scope: Scope, spec: dict[str, Any]) -> dict[str, Any]:
+    def launch(self, scope: Scope, spec: dict[str, Any], group: str = "") -> dict[str, Any]:
         if self.fail_next:
             message, self.fail_next = self.fail_next, None
             raise ServiceError("InsufficientInstanceCapacity", message)
         iid = f"i-{next(self._ids):017x}"
-        self.instances[iid] = {"state": "pending", "at": self.now(), "spec": spec}
+        self.instances[iid] = {"state": "pending", "at": self.now(), "spec": spec, "group": group}
         self.launched.append({"id": iid, **spec})
         return {"InstanceId": iid, "InstanceType": spec.get("InstanceType") or "t3.micro",
                 "SubnetId": spec.get("SubnetId") or ""}

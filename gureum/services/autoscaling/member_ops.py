@@ -87,7 +87,7 @@ def launch_one(app: App, scope: Scope, fleet: Fleet, group: Doc, zone: str, caus
     """Launch one member; its id.  Raises :class:`LaunchRefused` after recording the Failed activity."""
     try:
         spec, source, subnet = launch_request(app, scope, fleet, group, zone)
-        launched = fleet.launch(scope, spec)
+        launched = fleet.launch(scope, spec, group["AutoScalingGroupName"])
     except (ServiceError, LaunchRefused) as exc:
         message = exc.message
         activities.start(app.store, scope, group,
