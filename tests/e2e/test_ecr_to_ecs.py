@@ -86,3 +86,5 @@ def test_task_runs_from_an_image_pushed_to_ecr(docker_server: Server, tmp_path: 
     assert wait_for(fetch, timeout=15) == "from-ecr"
     ecs.stop_task(cluster="ecr-demo", task=arn, reason="done")
     ecs.get_waiter("tasks_stopped").wait(cluster="ecr-demo", tasks=[arn], WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    # the pulled image is the engine's now; drop it so runs do not pile up images (the container went with the task)
+    subprocess.run(["docker", "rmi", "-f", image], check=False, capture_output=True)
