@@ -150,5 +150,19 @@ def user_terminate_sentence(instance_id: str, now: float, shrink: tuple[int, int
     return base + f", shrinking the capacity from {shrink[0]} to {shrink[1]}."
 
 
+def attach_sentence(desired: int, now: float) -> str:
+    """AWS's cause of an ``Attaching an existing EC2 instance`` activity."""
+    return f"At {iso(now)} an instance was added in response to user request. Keeping the capacity at the new {desired}."
+
+
+def refresh_launch_sentence(now: float) -> str:
+    return f"At {iso(now)} an instance was launched in response to an instance refresh."
+
+
+def refresh_take_out_sentence(instance_id: str, now: float) -> str:
+    return (f"At {iso(now)} an instance was taken out of service in response to an instance refresh.  "
+            f"At {iso(now)} instance {instance_id} was selected for termination.")
+
+
 def delete_sentence(now: float) -> str:
     return f"At {iso(now)} an instance was taken out of service in response to a user request to delete the group."

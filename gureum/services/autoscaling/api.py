@@ -12,18 +12,22 @@ loads it at start when groups are stored.
     launch_configs_api  launch configurations
     tags_api            tags and DescribeScalingActivities
     standby_api         EnterStandby, ExitStandby, DetachInstances
+    attach_api          AttachInstances
+    refresh_api         Start/Describe/CancelInstanceRefresh (the work: refresh, refresh_core)
 """
 
 from __future__ import annotations
 
 from gureum.services.api import ServiceApi
 from gureum.services.autoscaling import (
+    attach_api,
     capacity_api,
     controller,
     groups_api,
     hooks_api,
     launch_configs_api,
     policies_api,
+    refresh_api,
     scheduled_api,
     standby_api,
     tags_api,
@@ -32,7 +36,7 @@ from gureum.services.autoscaling import (
 api = ServiceApi("autoscaling")
 
 for _module in (groups_api, capacity_api, policies_api, hooks_api, scheduled_api, launch_configs_api, tags_api,
-                standby_api):
+                standby_api, attach_api, refresh_api):
     for _name, _handler in _module.OPERATIONS.items():
         api.operation(_name)(_handler)
 

@@ -8,13 +8,16 @@ returns at once — so no handler can change the group half-way):
    capacity since the last reconcile;
 2. move every member along its lifecycle and hooks (:mod:`member_steps`),
    then check its health (EC2 state; target health with ``ELB``);
-3. ask :func:`group_reconcile.decide` what to launch and take out, and do it
+3. move the group's instance refresh along (:mod:`refresh`: old instances
+   out, replacements in, in batches), then ask
+   :func:`group_reconcile.decide` what to launch and take out, and do it
    (:mod:`member_ops`), each launch and termination a scaling activity whose
    cause is the group's last desired-capacity change plus what was done;
 4. note when a simple-scaling cooldown may start (the group has settled);
 5. publish the enabled group metrics (AWS/AutoScaling) once a minute;
-6. save, and come back when something is due (members in flight, a hook
-   timeout, a scheduled action, the next metrics minute).
+6. save (the group and its refresh in one transaction), and come back when
+   something is due (members in flight, a hook timeout, a scheduled action,
+   the next metrics minute, the refresh's next batch or checkpoint).
 
 A group being force-deleted has every member taken out without hooks and
 disappears (with its policies, their alarms, hooks and scheduled actions)
@@ -44,6 +47,7 @@ from gureum.services.autoscaling import (
     names,
     policy_exec,
     records,
+    refresh,
     scheduled_api,
 )
 from gureum.services.autoscaling.fleet import Fleet, fleet_for
@@ -66,7 +70,7 @@ def forget_group(app: App, scope: Scope, name: str) -> None:
     from gureum.services.autoscaling.policies_api import drop_group_policies
 
     drop_group_policies(app, scope, name)
-    for kind in (names.HOOK, names.SCHEDULED):
+    for kind in (names.HOOK, names.SCHEDULED, names.REFRESH):
         for key, _ in app.store.list(kind, scope, prefix=f"{name}/"):
             app.store.delete(kind, scope, key)
     app.store.delete(names.GROUP, scope, name)
@@ -127,6 +131,8 @@ class GroupController:
         ec2 = {rec["InstanceId"]: member_steps.advance_member(self.app, scope, fleet, group, rec, hooks, now)
                for rec in records.members(group)}
         member_steps.check_health(self.app, scope, group, ec2, now)
+        stepped = refresh.step(self.app, scope, fleet, group, now)
+        waits.append(stepped.wake)
         waits.append(self._act(scope, fleet, group, now))
         for rec in records.members(group):  # take the members just taken out as far as they go
             if rec["LifecycleState"] == LState.TERMINATING:
@@ -137,7 +143,9 @@ class GroupController:
         self._settle_cooldown(group, now)
         waits.append(self._publish_metrics(scope, group, now))
         waits.append(member_steps.next_wake(group, now))
-        records.save_group(self.app.store, scope, group)
+        with self.app.store.transaction():
+            records.save_group(self.app.store, scope, group)
+            stepped.save()
         soon = [w for w in waits if w is not None]
         return Requeue(max(0.05, min(soon))) if soon else None
 

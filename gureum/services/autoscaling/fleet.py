@@ -46,6 +46,11 @@ class Fleet(Protocol):
         its ``InstanceId``, ``InstanceType`` and ``SubnetId``."""
     def state(self, scope: Scope, instance_id: str) -> str: ...
     def terminate(self, scope: Scope, instance_id: str) -> None: ...
+    def describe_instance(self, scope: Scope, instance_id: str) -> dict[str, Any] | None:
+        """An existing instance (for AttachInstances): ``State``, ``AvailabilityZone``, ``InstanceType``,
+        ``SubnetId``, ``Tags`` (key → value); None when EC2 does not know it."""
+    def tag(self, scope: Scope, instance_id: str, tags: dict[str, str]) -> None:
+        """Add tags (``aws:`` keys allowed) to an instance."""
 
 
 class Ec2Fleet:
@@ -98,6 +103,25 @@ class Ec2Fleet:
         except ServiceError:
             pass  # gone already
 
+    def describe_instance(self, scope: Scope, instance_id: str) -> dict[str, Any] | None:
+        from gureum.services.ec2 import public
+
+        try:
+            found = public.describe(self.app, scope, [instance_id])
+        except ServiceError:
+            return None
+        if not found:
+            return None
+        shown = found[0]
+        return {"State": shown["State"]["Name"], "AvailabilityZone": (shown.get("Placement") or {}).get(
+                    "AvailabilityZone", ""), "InstanceType": shown.get("InstanceType"),
+                "SubnetId": shown.get("SubnetId") or "", "Tags": {t["Key"]: t["Value"] for t in shown.get("Tags") or []}}
+
+    def tag(self, scope: Scope, instance_id: str, tags: dict[str, str]) -> None:
+        from gureum.services.ec2 import public
+
+        public.tag(self.app, scope, [instance_id], tags)
+
 
 class FakeFleet:
     """Instances that exist only here: pending for ``boot_seconds``, then running."""
@@ -147,6 +171,21 @@ class FakeFleet:
     def terminate(self, scope: Scope, instance_id: str) -> None:
         if instance_id in self.instances:
             self.instances[instance_id]["state"] = "terminated"
+
+    def describe_instance(self, scope: Scope, instance_id: str) -> dict[str, Any] | None:
+        inst = self.instances.get(instance_id)
+        if inst is None:
+            return None
+        spec = inst["spec"]
+        zone = (spec.get("Placement") or {}).get("AvailabilityZone") or self.subnet_zone(scope, spec.get("SubnetId") or "")
+        tags = {GROUP_TAG: inst["group"]} if inst["group"] else {}
+        return {"State": self.state(scope, instance_id), "AvailabilityZone": zone or self._zones[0],
+                "InstanceType": spec.get("InstanceType") or "t3.micro", "SubnetId": spec.get("SubnetId") or "",
+                "Tags": tags}
+
+    def tag(self, scope: Scope, instance_id: str, tags: dict[str, str]) -> None:
+        if GROUP_TAG in tags and instance_id in self.instances:
+            self.instances[instance_id]["group"] = tags[GROUP_TAG]
 
     def kill(self, instance_id: str) -> None:
         """What ``docker kill`` does to a real instance: it stops."""

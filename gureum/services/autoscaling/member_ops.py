@@ -33,7 +33,7 @@ class LaunchRefused(Exception):
         self.message = message
 
 
-def _template(group: Doc) -> Doc | None:
+def group_template(group: Doc) -> Doc | None:
     """The group's template reference, by id (the group shows both id and name)."""
     shown = group.get("LaunchTemplate")
     mixed = group.get("MixedInstancesPolicy")
@@ -44,10 +44,17 @@ def _template(group: Doc) -> Doc | None:
     return {"LaunchTemplateId": shown["LaunchTemplateId"], "Version": shown.get("Version") or "$Default"}
 
 
-def launch_request(app: App, scope: Scope, fleet: Fleet, group: Doc, zone: str) -> tuple[Doc, Doc, str]:
-    """(RunInstances request, member source fields, subnet id or "") for one instance in ``zone``."""
+def launch_request(app: App, scope: Scope, fleet: Fleet, group: Doc, zone: str,
+                   template: Doc | None = None) -> tuple[Doc, Doc, str]:
+    """(RunInstances request, member source fields, subnet id or "") for one instance in ``zone``.
+
+    ``template`` (``LaunchTemplateId``/``Name`` and ``Version``) launches from
+    that template instead of the group's (an instance refresh's desired
+    configuration); the group's own resolved version is then left alone.
+    """
     source: Doc = {}
-    template = _template(group)
+    override = template is not None
+    template = template if override else group_template(group)
     if template is not None:
         try:
             ref: TemplateRef = fleet.resolve_template(scope, template)
@@ -56,7 +63,8 @@ def launch_request(app: App, scope: Scope, fleet: Fleet, group: Doc, zone: str) 
         spec: Doc = {"LaunchTemplate": {"LaunchTemplateId": ref.template_id, "Version": str(ref.version)}}
         source["LaunchTemplate"] = {"LaunchTemplateId": ref.template_id, "LaunchTemplateName": ref.name,
                                     "Version": str(ref.version)}
-        group["_template"] = {"LaunchTemplateId": ref.template_id, "Version": ref.version}
+        if not override:
+            group["_template"] = {"LaunchTemplateId": ref.template_id, "Version": ref.version}
         overrides = ((group.get("MixedInstancesPolicy") or {}).get("LaunchTemplate") or {}).get("Overrides") or []
         if overrides and overrides[0].get("InstanceType"):
             spec["InstanceType"] = overrides[0]["InstanceType"]
@@ -83,10 +91,13 @@ def launch_request(app: App, scope: Scope, fleet: Fleet, group: Doc, zone: str) 
 
 
 def launch_one(app: App, scope: Scope, fleet: Fleet, group: Doc, zone: str, cause: str, why: str,
-               now: float) -> str:
-    """Launch one member; its id.  Raises :class:`LaunchRefused` after recording the Failed activity."""
+               now: float, template: Doc | None = None) -> str:
+    """Launch one member (from ``template`` when given, see :func:`launch_request`); its id.
+
+    Raises :class:`LaunchRefused` after recording the Failed activity.
+    """
     try:
-        spec, source, subnet = launch_request(app, scope, fleet, group, zone)
+        spec, source, subnet = launch_request(app, scope, fleet, group, zone, template)
         launched = fleet.launch(scope, spec, group["AutoScalingGroupName"])
     except (ServiceError, LaunchRefused) as exc:
         message = exc.message

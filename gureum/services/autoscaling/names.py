@@ -12,6 +12,9 @@ Store (documents, per account+region scope):
 * ``autoscaling.scheduled`` — key: ``<group>/<action name>``.
 * ``autoscaling.activity`` — key: ``<group>/<start ms, 15 digits>/<activity id>``
   so a group's activities list in time order under one prefix.
+* ``autoscaling.instance-refresh`` — key: ``<group>/<start ms, 15 digits>/<refresh id>``
+  (likewise); the refresh as DescribeInstanceRefreshes shows it plus its
+  private progress (``_`` members).
 
 Controller keys carry their scope: ``account|region|group name``.
 ARNs follow AWS: ``arn:aws:autoscaling:<region>:<account>:autoScalingGroup:<uuid>:autoScalingGroupName/<name>``
@@ -37,6 +40,7 @@ POLICY = "autoscaling.policy"
 HOOK = "autoscaling.hook"
 SCHEDULED = "autoscaling.scheduled"
 ACTIVITY = "autoscaling.activity"
+REFRESH = "autoscaling.instance-refresh"
 
 CONTROLLER = "autoscaling.group"
 
@@ -111,6 +115,14 @@ def activity_in_progress(message: str) -> ServiceError:
 
 def limit_exceeded(message: str) -> ServiceError:
     return ServiceError("LimitExceeded", message, 400, sender_fault=True)
+
+
+def refresh_in_progress(message: str) -> ServiceError:
+    return ServiceError("InstanceRefreshInProgress", message, 400, sender_fault=True)
+
+
+def no_active_refresh(message: str) -> ServiceError:
+    return ServiceError("ActiveInstanceRefreshNotFound", message, 400, sender_fault=True)
 
 
 # -- paging (MaxRecords / NextToken) --------------------------------------------------------------
