@@ -117,7 +117,19 @@ def run_policy(app: App, scope: Scope, policy: Doc, trigger: Trigger, *, who: st
 
 
 def find_policy(store: Store, scope: Scope, arn: str) -> Doc | None:
-    return next((d for _, d in store.list(names.POLICY, scope) if d["PolicyARN"] == arn), None)
+    """The policy an ARN names, read by its key: ``…:autoScalingGroupName/<group>:policyName/<name>``.
+
+    Names may hold ``:policyName/`` themselves, so every split is tried.
+    """
+    _, found, path = arn.partition(":autoScalingGroupName/")
+    marker = ":policyName/"
+    at = path.find(marker) if found else -1
+    while at >= 0:
+        doc = store.get(names.POLICY, scope, names.child_key(path[:at], path[at + len(marker):]))
+        if doc is not None and doc.get("PolicyARN") == arn:
+            return doc
+        at = path.find(marker, at + 1)
+    return None
 
 
 def on_alarm_action(app: App, payload: dict[str, Any]) -> None:

@@ -33,13 +33,14 @@ from typing import TYPE_CHECKING, Any
 from gureum.core.runner import Requeue
 from gureum.core.store import Scope
 from gureum.services.cloudwatch import alarm_records as records
-from gureum.services.cloudwatch import alarm_transitions, metric_math, metric_query, sample_window
-from gureum.services.cloudwatch.alarm_config import spec_of
+from gureum.services.cloudwatch import alarm_transitions, metric_math, metric_query, metrics, sample_window
+from gureum.services.cloudwatch.alarm_cache import AlarmCache, Entry
 from gureum.services.cloudwatch.alarm_eval import (
     AlarmSpec,
     Datapoint,
     Decision,
     decide,
+    decide_slots,
     explain,
     window,
 )
@@ -68,13 +69,13 @@ def datapoints(app: App, scope: Scope, alarm: dict[str, Any], spec: AlarmSpec, n
     """The alarm's datapoints over its evaluation range at ``now``."""
     start, end = window(spec, now)
     if not alarm.get("Metrics"):
-        q = metric_query.StatQuery(
-            alarm["Namespace"], alarm["MetricName"],
-            tuple(sorted((d["Name"], d["Value"]) for d in alarm.get("Dimensions") or [])),
-            spec.period, str(spec.statistic), alarm.get("Unit"),
-        )
-        points = metric_query.read_points(app.store, scope, q, start, end, sample_window.window_for(app.store))
-        return [Datapoint(p.ts, p.value, p.sample_count) for p in points]
+        dims = tuple(sorted((d["Name"], d["Value"]) for d in alarm.get("Dimensions") or []))
+        q = metric_query.StatQuery(alarm["Namespace"], alarm["MetricName"], dims, spec.period,
+                                   str(spec.statistic), alarm.get("Unit"))
+        key = metrics.metric_key(q.namespace, q.name, q.dimensions)
+        slots = metric_query.period_datapoints(app.store, scope, q, key, start, end,
+                                               sample_window.window_for(app.store))
+        return [p for p in slots if p is not None]
     queries = alarm["Metrics"]
     returned = next(q for q in queries if q.get("ReturnData", True) is not False)
     try:
@@ -93,7 +94,12 @@ Source = Callable[["App", Scope, dict[str, Any], AlarmSpec, float], list[Datapoi
 
 
 class AlarmEngine:
-    """Evaluates alarms against the store; synchronous, so simulations can drive it directly."""
+    """Evaluates alarms against the store; synchronous, so simulations can drive it directly.
+
+    Alarms are read through an :class:`~alarm_cache.AlarmCache` (decoded once, read again
+    only when written); a single-metric alarm's datapoints come straight from the
+    store's :mod:`sample_window` (one per period, memoized).
+    """
 
     def __init__(self, app: App, source: Source | None = None) -> None:
         self.app = app
@@ -102,46 +108,57 @@ class AlarmEngine:
         self.source: Source = source or datapoints
         self.evaluated: dict[str, int] = {}  # key → last evaluated step number
         self.last_trim = float("-inf")
+        self.cache = AlarmCache(app.store)
+        self.window = sample_window.window_for(app.store)
 
     def keys(self) -> list[str]:
-        out = []
-        for scope in records.every_scope(self.app.store):
-            for name, doc in records.all_alarms(self.app.store, scope):
-                if doc.get("type") == "MetricAlarm":
-                    out.append(alarm_key(scope, name))
-        return out
+        return [alarm_key(scope, e.name) for scope, entries in self.cache.scopes()
+                for e in entries if e.spec is not None]
 
     def forget(self, key: str) -> None:
         self.evaluated.pop(key, None)
 
     def evaluate(self, scope: Scope, name: str, now: float) -> Decision | None:
         """Evaluate one alarm now (whatever its schedule); None if it is gone or not a metric alarm."""
-        doc = records.get(self.app.store, scope, name)
-        if doc is None or doc.get("type") != "MetricAlarm":
+        entry = self.cache.get(scope, name)
+        if entry is None or entry.spec is None:
             return None
-        return self._evaluate(scope, doc, spec_of(doc["alarm"]), now)
+        return self._evaluate(entry, now)
 
-    def _evaluate(self, scope: Scope, doc: dict[str, Any], spec: AlarmSpec, now: float,
-                  composites: list[str] | None = None) -> Decision:
-        alarm = doc["alarm"]
-        decision = decide(spec, self.source(self.app, scope, alarm, spec, now), now, alarm["StateValue"])
-        if decision.changed:  # words only for a change: most evaluations change nothing
-            reason, data = explain(spec, decision, now)
-            alarm_transitions.set_state(self.app, scope, doc, decision.state.value, reason, data, now,
-                                        composites=composites)
-        else:
-            alarm_transitions.reinvoke_due(self.app, scope, doc, spec.period, now)
+    def _decide(self, entry: Entry, spec: AlarmSpec, now: float) -> Decision:
+        state = entry.doc["alarm"]["StateValue"]
+        if entry.query is not None and entry.metric is not None and self.source is datapoints:
+            start, end = window(spec, now)
+            slots = metric_query.period_datapoints(self.app.store, entry.scope, entry.query, entry.metric,
+                                                   start, end, self.window)
+            return decide_slots(spec, slots, now, state)
+        return decide(spec, self.source(self.app, entry.scope, entry.doc["alarm"], spec, now), now, state)
+
+    def _evaluate(self, entry: Entry, now: float, composites: list[str] | None = None) -> Decision:
+        spec = entry.spec
+        assert spec is not None
+        decision = self._decide(entry, spec, now)
+        doc = entry.doc
+        try:
+            if decision.changed:  # words only for a change: most evaluations change nothing
+                reason, data = explain(spec, decision, now)
+                alarm_transitions.set_state(self.app, entry.scope, doc, decision.state.value, reason, data, now,
+                                            composites=composites)
+            elif entry.autoscaling.get(doc["alarm"]["StateValue"]):
+                alarm_transitions.reinvoke_due(self.app, entry.scope, doc, spec.period, now)
+        except BaseException:
+            self.cache.drop(entry.scope, entry.name)  # the document may differ from the store now
+            raise
         return decision
 
     def tick(self, now: float) -> int:
         """Evaluate every alarm whose step came (simulations call this; the runner goes key by key)."""
         count = 0
-        for scope in records.every_scope(self.app.store):
-            docs = records.all_alarms(self.app.store, scope)
-            composites = [name for name, doc in docs if doc.get("type") == "CompositeAlarm"]
-            for name, doc in docs:
-                if doc.get("type") == "MetricAlarm":
-                    count += self._run(alarm_key(scope, name), scope, doc, now, composites)[0]
+        for scope, entries in self.cache.scopes():
+            composites = [e.name for e in entries if e.composite]
+            for entry in entries:
+                if entry.spec is not None:
+                    count += self._run(alarm_key(entry.scope, entry.name), entry, now, composites)[0]
         return count
 
     def run(self, key: str, now: float) -> tuple[bool, float | None]:
@@ -151,26 +168,28 @@ class AlarmEngine:
         whoever asks (the runner's resync may come right on the boundary).
         """
         scope, name = parse_key(key)
-        doc = records.get(self.app.store, scope, name)
-        if doc is None or doc.get("type") != "MetricAlarm":
+        entry = self.cache.get(scope, name)
+        if entry is None or entry.spec is None:
             self.forget(key)
             return False, None
-        return self._run(key, scope, doc, now)
+        return self._run(key, entry, now)
 
-    def _run(self, key: str, scope: Scope, doc: dict[str, Any], now: float,
+    def _run(self, key: str, entry: Entry, now: float,
              composites: list[str] | None = None) -> tuple[bool, float | None]:
-        spec = spec_of(doc["alarm"])
+        spec = entry.spec
+        assert spec is not None
         number = math.floor(now / spec.step)
-        if self.evaluated.get(key) == number:
+        last = self.evaluated.get(key)
+        if last == number:
             return False, None
-        if now - number * spec.step < EVAL_DELAY and key in self.evaluated:
+        if now - number * spec.step < EVAL_DELAY and last is not None:
             return False, number * spec.step + EVAL_DELAY - now
         self.evaluated[key] = number
-        self._evaluate(scope, doc, spec, now, composites)
+        self._evaluate(entry, now, composites)
         if now - self.last_trim >= TRIM_SECONDS:
             self.last_trim = now
             records.trim_history(self.app.store, now)
-            sample_window.window_for(self.app.store).trim()
+            self.window.trim()
         return True, (number + 1) * spec.step + EVAL_DELAY - now
 
 
@@ -205,4 +224,5 @@ def start(app: App) -> None:
 
 def reset(app: App) -> None:
     engine(app).evaluated.clear()
+    records.forget(app.store)
     sample_window.forget(app.store)

@@ -35,6 +35,7 @@ CloudWatch writes them (``Threshold Crossed: 3 out of the last 3 datapoints
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import operator
@@ -167,15 +168,17 @@ def low_sample_limit(statistic: str | None) -> float | None:
     return 10.0 / (1.0 - p) if p >= 0.5 else 10.0 / p
 
 
-def _slots(spec: AlarmSpec, points: Iterable[Datapoint], now: float) -> list[tuple[float, Datapoint | None]]:
+def slot_points(spec: AlarmSpec, points: Iterable[Datapoint], now: float) -> tuple[Datapoint | None, ...]:
+    """The datapoint of each period of the evaluation range (None: missing), oldest first."""
     start, end = window(spec, now)
     by_ts = {p.ts: p for p in points if start <= p.ts < end}
-    return [(start + i * spec.period, by_ts.get(start + i * spec.period)) for i in range(spec.range_size)]
+    return tuple(by_ts.get(start + i * spec.period) for i in range(spec.range_size))
 
 
-def _evaluated(spec: AlarmSpec, slots: Sequence[tuple[float, Datapoint | None]]) -> list[_Slot]:
+def _evaluated(spec: AlarmSpec, start: float, points: Sequence[Datapoint | None]) -> list[_Slot]:
     """The N datapoints evaluated, oldest first, filled as TreatMissingData says."""
     n = spec.evaluation_periods
+    slots = [(start + i * spec.period, p) for i, p in enumerate(points)]
     real = [(ts, p) for ts, p in slots if p is not None]
     if len(real) >= n:
         chosen = real[-n:]
@@ -208,32 +211,72 @@ def _decide(spec: AlarmSpec, evaluated: Sequence[_Slot], previous: State) -> Sta
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The state an evaluation decides, before it is put into words."""
+    """The state an evaluation decides, before it is put into words (:func:`explain`)."""
 
     state: State
     changed: bool
     value: float | None  # newest evaluated real value
-    evaluated: tuple[_Slot, ...]
+    start: float  # the evaluation range's first period
+    points: tuple[Datapoint | None, ...]  # one per period of the range (None: missing)
+
+    def evaluated(self, spec: AlarmSpec) -> list[_Slot]:
+        return _evaluated(spec, self.start, self.points)
+
+
+_STATES = {s.value: s for s in State}
+
+
+@functools.lru_cache(maxsize=256)
+def _low_limit(statistic: str | None, low_sample: str) -> float | None:
+    return low_sample_limit(statistic) if low_sample == "ignore" else None
 
 
 def decide(spec: AlarmSpec, points: Iterable[Datapoint], now: float, previous: State | str) -> Decision:
     """One evaluation of an alarm at ``now`` given its datapoints (one per period start)."""
-    previous = State(previous)
-    evaluated = _evaluated(spec, _slots(spec, points, now))
+    return decide_slots(spec, slot_points(spec, points, now), now, previous)
+
+
+def decide_slots(spec: AlarmSpec, points: Sequence[Datapoint | None], now: float,
+                 previous: State | str) -> Decision:
+    """:func:`decide` given the datapoint of each period of the range (:func:`slot_points`).
+
+    The common case — at least N real datapoints — is counted directly: the newest
+    N are evaluated, ALARM with M breaching, else OK (one is not breaching).
+    """
+    prev = _STATES[previous]
+    start = window(spec, now)[0]
+    points = tuple(points)
+    real = [p for p in points if p is not None]
+    n = spec.evaluation_periods
+    limit = _low_limit(spec.statistic, spec.low_sample)
+    if len(real) >= n:
+        chosen = real[-n:]
+        newest: float | None = chosen[-1].value
+        if limit is not None and any(p.sample_count is not None and p.sample_count < limit for p in chosen):
+            state = prev
+        else:
+            op, threshold = THRESHOLD_OPERATORS[spec.comparison][0], spec.threshold
+            breaching = 0
+            for p in chosen:
+                if op(p.value, threshold):
+                    breaching += 1
+            state = State.ALARM if breaching >= spec.datapoints_to_alarm else State.OK
+        return Decision(state, state is not prev, newest, start, points)
+    evaluated = _evaluated(spec, start, points)
     newest = next((s.point.value for s in reversed(evaluated) if s.point is not None), None)
-    limit = low_sample_limit(spec.statistic) if spec.low_sample == "ignore" else None
     if limit is not None and any(
         s.point is not None and s.point.sample_count is not None and s.point.sample_count < limit for s in evaluated
     ):
-        state = previous
+        state = prev
     else:
-        state = _decide(spec, evaluated, previous)
-    return Decision(state, state != previous, newest, tuple(evaluated))
+        state = _decide(spec, evaluated, prev)
+    return Decision(state, state is not prev, newest, start, points)
 
 
 def explain(spec: AlarmSpec, decision: Decision, now: float) -> tuple[str, str]:
     """StateReason and StateReasonData of a decision."""
-    return _reason(spec, decision.evaluated, decision.state), _reason_data(spec, decision.evaluated, now)
+    evaluated = decision.evaluated(spec)
+    return _reason(spec, evaluated, decision.state), _reason_data(spec, evaluated, now)
 
 
 def evaluate(spec: AlarmSpec, points: Iterable[Datapoint], now: float, previous: State | str) -> Outcome:

@@ -17,11 +17,18 @@ HistoryData is the JSON CloudWatch writes: ``{"version":"1.0","oldState":…,
 "newState":…}`` for StateUpdate, ``{"type":"Create","createdAlarm":…}`` for
 ConfigurationUpdate (config in camelCase, ``OKActions`` → ``okactions`` as
 AWS spells it), ``{"actionState":"Succeeded",…}`` for Action.
+
+Every alarm write goes through :func:`put` and :func:`delete`; each bumps
+the store's :class:`Versions` (a counter per store, the version and the
+document last written per alarm, and a listing generation that moves when
+an alarm may have appeared or gone), so the evaluator can keep decoded
+alarms in memory and know exactly when one must be read again.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -42,12 +49,72 @@ def alarm_arn(scope: Scope, name: str) -> str:
     return arn("cloudwatch", f"alarm:{name}", account=scope.account, region=scope.region)
 
 
+class Versions:
+    """What was written to a store's alarms since this process opened it.
+
+    ``latest``: (account, region, name) → (version, the doc object written,
+    None once deleted); an alarm not in it was not written since (version 0).
+    ``listing`` moves when an alarm may have been created or deleted,
+    ``epoch`` when the store was reset (every alarm must be read again).
+    """
+
+    __slots__ = ("counter", "latest", "listing", "epoch", "__weakref__")
+
+    def __init__(self) -> None:
+        self.counter = 0
+        self.latest: dict[tuple[str, str, str], tuple[int, Doc | None]] = {}
+        self.listing = 0
+        self.epoch = 0
+
+    def version(self, scope: Scope, name: str) -> int:
+        seen = self.latest.get((scope.account, scope.region, name))
+        return 0 if seen is None else seen[0]
+
+    def wrote(self, scope: Scope, name: str, doc: Doc | None) -> int:
+        self.counter += 1
+        key = (scope.account, scope.region, name)
+        before = self.latest.get(key)
+        if doc is None or before is None or before[1] is None:
+            self.listing += 1  # deleted, or perhaps a new alarm
+        self.latest[key] = (self.counter, doc)
+        return self.counter
+
+    def forget(self) -> None:
+        self.counter += 1
+        self.latest.clear()
+        self.listing += 1
+        self.epoch += 1
+
+
+_VERSIONS: weakref.WeakKeyDictionary[Any, Versions] = weakref.WeakKeyDictionary()
+
+
+def versions(store: Store) -> Versions:
+    v = _VERSIONS.get(store)
+    if v is None:
+        v = _VERSIONS[store] = Versions()
+    return v
+
+
 def get(store: Store, scope: Scope, name: str) -> Doc | None:
     return store.get(ALARM, scope, name)
 
 
-def put(store: Store, scope: Scope, name: str, doc: Doc) -> None:
+def put(store: Store, scope: Scope, name: str, doc: Doc) -> int:
+    """Write an alarm; its new version (see :class:`Versions`)."""
     store.put(ALARM, scope, name, doc)
+    return versions(store).wrote(scope, name, doc)
+
+
+def delete(store: Store, scope: Scope, name: str) -> bool:
+    found = store.delete(ALARM, scope, name)
+    versions(store).wrote(scope, name, None)
+    return found
+
+
+def forget(store: Store) -> None:
+    """The store was reset (or changed behind this module's back): every alarm must be read again."""
+    versions(store).forget()
 
 
 def all_alarms(store: Store, scope: Scope) -> list[tuple[str, Doc]]:

@@ -229,7 +229,7 @@ def delete_alarms(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
             doc = records.get(ctx.store, ctx.scope, name)
             if doc is None:
                 continue
-            ctx.store.delete(records.ALARM, ctx.scope, name)
+            records.delete(ctx.store, ctx.scope, name)
             records.add_history(ctx.store, ctx.scope, name, doc["type"], "ConfigurationUpdate",
                                 f'Alarm "{name}" deleted', records.config_history_data("Delete", doc["alarm"]), now)
     for name in names:

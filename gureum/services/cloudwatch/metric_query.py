@@ -10,12 +10,13 @@ GetMetricData shows for the same query.  ``start`` must already be aligned
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gureum.core.store import Scope, Store
 from gureum.services.cloudwatch import metric_math, metrics, stats
+from gureum.services.cloudwatch.alarm_eval import Datapoint
 from gureum.services.cloudwatch.datum import Dimensions
 from gureum.services.cloudwatch.sample_window import SampleWindow
 
@@ -65,6 +66,54 @@ def read_points(
         return [p for p in points if p is not None]
     samples = metrics.read_samples(store, scope, q.namespace, q.name, q.dimensions, start, end)
     return _points(q, samples, start, end)
+
+
+def period_datapoints(
+    store: Store, scope: Scope, q: StatQuery, key: str, start: float, end: float, window: SampleWindow
+) -> list[Datapoint | None]:
+    """The alarm evaluator's read: one datapoint per period of ``[start, end)`` (None: no samples).
+
+    The same numbers as :func:`read_points` (``key`` is the query's metric key), memoized per
+    period in ``window``; a standard statistic is computed directly, without :func:`stats.aggregate`.
+    """
+    how = ("datapoint", q.stat, q.unit)
+    compute = _COMPUTE.get((how, q.period))
+    if compute is None:
+        compute = _COMPUTE[(how, q.period)] = _datapoint_of(q)
+    return window.periods(store, scope, key, start, end, q.period, how, compute)
+
+
+_COMPUTE: dict[tuple[tuple[str, str, str | None], int], Callable[[list[stats.Sample], float], Datapoint | None]] = {}
+
+
+def _datapoint_of(q: StatQuery) -> Callable[[list[stats.Sample], float], Datapoint | None]:
+    stat, unit, period = q.stat, q.unit, q.period
+    if stat not in stats.STANDARD_STATISTICS:
+        def percentile(samples: list[stats.Sample], at: float) -> Datapoint | None:
+            found = _points(q, samples, at, at + period)
+            return Datapoint(found[0].ts, found[0].value, found[0].sample_count) if found else None
+
+        return percentile
+
+    def standard(samples: list[stats.Sample], at: float) -> Datapoint | None:
+        if unit:
+            samples = [s for s in samples if s.unit == unit]
+        if not samples:
+            return None
+        count = sum(s.count for s in samples)  # as stats.aggregate sums: exactly its numbers
+        if stat == "SampleCount":
+            value = count
+        elif stat == "Average":
+            value = sum(s.total for s in samples) / count if count else 0.0
+        elif stat == "Sum":
+            value = sum(s.total for s in samples)
+        elif stat == "Minimum":
+            value = min(s.minimum for s in samples)
+        else:
+            value = max(s.maximum for s in samples)
+        return Datapoint(at, value, count)
+
+    return standard
 
 
 def _points(q: StatQuery, samples: list[stats.Sample], start: float, end: float) -> list[Point]:

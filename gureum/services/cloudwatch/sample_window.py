@@ -38,6 +38,7 @@ from gureum.services.cloudwatch import stats
 
 DATA = "cloudwatch.data"  # metrics.DATA (not imported: metrics imports this module)
 
+_MISSING = object()
 Key = tuple[str, str, str]  # account, region, metric key
 Row = tuple[float, int, stats.Sample]  # ts, seq, sample
 
@@ -60,9 +61,12 @@ class _Held:
     wanted: float = float("inf")  # the oldest start asked for since the last trim
     # Aggregated periods: (period, how) → period start → the computed point (None: no samples).
     memo: dict[tuple[int, Hashable], dict[float, Any]] = field(default_factory=dict)
+    memo_end: float = float("-inf")  # no memoized period reaches this time
 
     def forget_periods(self, ts: float) -> None:
         """A sample at ``ts`` arrived: every memoized period holding it is stale."""
+        if ts >= self.memo_end:  # newer than every memoized period (new data: the usual case)
+            return
         for (period, _), points in self.memo.items():
             for start in [b for b in points if b <= ts < b + period]:
                 del points[start]
@@ -92,17 +96,18 @@ class SampleWindow:
 
     def _held_from(self, store: Store, scope: Scope, key: str, start: float) -> _Held:
         """The held samples of a metric, loaded from the store if not held from ``start`` on (locked)."""
-        from gureum.services.cloudwatch.metrics import decode_sample
-
         k = (scope.account, scope.region, key)
         held = self._held.get(k)
         if held is None or start < held.since:
+            from gureum.services.cloudwatch.metrics import decode_sample
+
             records = store.series(DATA, scope, key, start=start)
             held = _Held(start)
             held.rows = [(r.ts, r.seq, decode_sample(r.ts, r.doc)) for r in records]
             held.seqs = {r.seq for r in records}
             self._held[k] = held
-        held.wanted = min(held.wanted, start)
+        if start < held.wanted:
+            held.wanted = start
         return held
 
     def read(self, store: Store, scope: Scope, key: str, start: float, end: float) -> list[stats.Sample]:
@@ -121,13 +126,18 @@ class SampleWindow:
         """
         with self._lock:
             held = self._held_from(store, scope, key, start)
-            memo = held.memo.setdefault((period, how), {})
+            memo = held.memo.get((period, how))
+            if memo is None:
+                memo = held.memo[(period, how)] = {}
+            get = memo.get
             out = []
             at = start
             while at < end:
-                if at not in memo:
-                    memo[at] = compute(_between(held.rows, at, min(at + period, end)), at)
-                out.append(memo[at])
+                point = get(at, _MISSING)
+                if point is _MISSING:
+                    point = memo[at] = compute(_between(held.rows, at, min(at + period, end)), at)
+                    held.memo_end = max(held.memo_end, at + period)
+                out.append(point)
                 at += period
             return out
 
