@@ -136,3 +136,44 @@ def test_instance_refresh_rolls_the_group_to_a_new_template_version(cloud: Cloud
         cloud.asg.cancel_instance_refresh(AutoScalingGroupName=name)
     assert info.value.response["Error"]["Code"] == "ActiveInstanceRefreshNotFound"
     cloud.asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+
+
+def test_an_acknowledged_refresh_survives_kill_9_and_resumes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data = tmp_path_factory.mktemp("asg-refresh-kill") / "data"
+    first = start_server(data, "--runtime", "process", "--time-scale", "30")
+    try:
+        cloud = Cloud(first)
+        template = cloud.template()
+        name = "g-" + uuid.uuid4().hex[:8]
+        cloud.asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=2, DesiredCapacity=1,
+                                            AvailabilityZones=ZONES,
+                                            LaunchTemplate={"LaunchTemplateName": template, "Version": "1"})
+        old = wait_for(lambda: count(cloud, name, 1))[0]
+        cloud.ec2.create_launch_template_version(LaunchTemplateName=template, SourceVersion="1",
+                                                 LaunchTemplateData={"InstanceType": "t3.small"})
+        rid = cloud.asg.start_instance_refresh(
+            AutoScalingGroupName=name, Preferences={"InstanceWarmup": 0},
+            DesiredConfiguration={"LaunchTemplate": {"LaunchTemplateName": template, "Version": "2"}},
+        )["InstanceRefreshId"]
+        first.proc.kill()  # SIGKILL right after the answer: no shutdown hook runs
+        first.proc.wait(10)
+    finally:
+        stop_server(first)
+    second = start_server(data, "--runtime", "process", "--time-scale", "30")
+    try:
+        cloud = Cloud(second)
+
+        def successful() -> dict[str, Any] | None:
+            found = cloud.asg.describe_instance_refreshes(AutoScalingGroupName=name)["InstanceRefreshes"]
+            return found[0] if found and found[0]["Status"] == "Successful" else None
+
+        done = wait_for(successful, timeout=30, every=0.2)
+        assert done["InstanceRefreshId"] == rid and done["PercentageComplete"] == 100
+        now = wait_for(lambda: count(cloud, name, 1))
+        assert now[0] != old
+        instance = cloud.describe(name)["Instances"][0]
+        assert instance["LaunchTemplate"]["Version"] == "2"
+        cloud.asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+        wait_for(lambda: all(cloud.ec2_state(i) in ("shutting-down", "terminated") for i in (old, now[0])))
+    finally:
+        stop_server(second)
