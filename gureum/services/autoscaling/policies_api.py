@@ -10,7 +10,9 @@ Rules (PutScalingPolicy API reference):
   ``EstimatedInstanceWarmup``; no ``Cooldown``;
 * ``MinAdjustmentMagnitude`` only with ``PercentChangeInCapacity``;
 * target tracking: one of a predefined and a customized metric and a
-  ``TargetValue``; the policy creates its CloudWatch alarms
+  ``TargetValue``; ``ALBRequestCountPerTarget`` needs a ``ResourceLabel``
+  naming a target group attached to the group ("Target group not attached
+  to the Auto Scaling group" otherwise, as AWS); the policy creates its CloudWatch alarms
   (:mod:`target_tracking`) through CloudWatch's public functions and deletes
   them with the policy; ``Alarms`` of other policies are the alarms that call
   them.
@@ -71,7 +73,14 @@ def _check_steps(req: dict[str, Any]) -> None:
         raise names.invalid(str(exc)) from None
 
 
-def tracked_metric(group: str, config: dict[str, Any]) -> target_tracking.Metric | list[Doc]:
+def _check_attached(group: Doc, dims: tuple[tuple[str, str], ...]) -> None:
+    """The ResourceLabel's target group must be one of the group's (``targetgroup/<name>/<id>``)."""
+    wanted = dict(dims)["TargetGroup"]
+    if not any(arn.endswith(":" + wanted) for arn in group.get("TargetGroupARNs") or []):
+        raise names.invalid("Target group not attached to the Auto Scaling group")
+
+
+def tracked_metric(group: Doc, config: dict[str, Any]) -> target_tracking.Metric | list[Doc]:
     predefined, custom = config.get("PredefinedMetricSpecification"), config.get("CustomizedMetricSpecification")
     if bool(predefined) == bool(custom):
         raise names.invalid("Exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification "
@@ -86,14 +95,15 @@ def tracked_metric(group: str, config: dict[str, Any]) -> target_tracking.Metric
         namespace, metric, stat = PREDEFINED[kind]
         if kind == "ALBRequestCountPerTarget":
             dims = target_tracking.alb_dimensions(predefined.get("ResourceLabel"))
+            _check_attached(group, dims)
         else:
-            dims = (("AutoScalingGroupName", group),)
+            dims = (("AutoScalingGroupName", group["AutoScalingGroupName"]),)
         return target_tracking.Metric(namespace, metric, dims, stat)
     except target_tracking.TrackingError as exc:
         raise names.invalid(str(exc)) from None
 
 
-def _check(req: dict[str, Any]) -> target_tracking.Metric | list[Doc] | None:
+def _check(req: dict[str, Any], group: Doc) -> target_tracking.Metric | list[Doc] | None:
     kind = req.get("PolicyType") or SIMPLE
     if kind == SIMPLE:
         _check_adjustment(req)
@@ -107,7 +117,7 @@ def _check(req: dict[str, Any]) -> target_tracking.Metric | list[Doc] | None:
             raise names.invalid("TargetTrackingConfiguration is required for a TargetTrackingScaling policy.")
         if float(config["TargetValue"]) <= 0:
             raise names.invalid("The TargetValue must be greater than 0.")
-        return tracked_metric(req["AutoScalingGroupName"], config)
+        return tracked_metric(group, config)
     else:
         raise names.invalid(f"Policy type {kind} is not supported by Gureum (SimpleScaling, StepScaling and "
                             "TargetTrackingScaling are).")
@@ -126,7 +136,7 @@ def put_scaling_policy(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
     existing = ctx.store.get(names.POLICY, ctx.scope, key)
     if existing is None and ctx.store.count(names.POLICY, ctx.scope, f"{group['AutoScalingGroupName']}/") >= MAX_POLICIES:
         raise names.limit_exceeded(f"You have reached the limit of {MAX_POLICIES} scaling policies for this group.")
-    metric = _check(req)
+    metric = _check(req, group)
     kind = req.get("PolicyType") or SIMPLE
     arn = existing["PolicyARN"] if existing else names.policy_arn(ctx.scope, group["AutoScalingGroupName"], name)
     doc: Doc = {"AutoScalingGroupName": group["AutoScalingGroupName"], "PolicyName": name, "PolicyARN": arn,

@@ -8,6 +8,13 @@ ActiveConnectionCount, NewConnectionCount.  Per target group (dimensions
 RequestCount, RequestCountPerTarget, HTTPCode_Target_*_Count,
 HealthyHostCount, UnHealthyHostCount.  Counts are published only when not
 zero (as ALB reports only while traffic flows); host counts always.
+
+RequestCountPerTarget follows its own line in the ALB metrics table: the
+minute's requests divided by the healthy targets (all targets when none is
+healthy), "Reporting criteria: Always reported" — 0 in a minute without
+requests, which is what lets a target tracking policy on it scale in once
+traffic stops — under the dimension sets ``TargetGroup`` and
+``TargetGroup, LoadBalancer``; its only valid statistic is Sum.
 Published through :func:`gureum.services.cloudwatch.metrics.publish`.
 """
 
@@ -59,6 +66,17 @@ def values(c: Counters) -> dict[str, tuple[float, str]]:
     return out
 
 
+def group_values(c: Counters, states: list[State]) -> dict[str, tuple[float, str]]:
+    """A target group's metrics for one minute, from its counters and its targets' states.  Pure."""
+    healthy = sum(1 for s in states if s is State.HEALTHY)
+    unhealthy = sum(1 for s in states if s is State.UNHEALTHY)
+    out = values(c)
+    out["RequestCountPerTarget"] = (c.requests / max(1, healthy or len(states)), "Count")
+    out["HealthyHostCount"] = (float(healthy), "Count")
+    out["UnHealthyHostCount"] = (float(unhealthy), "Count")
+    return out
+
+
 def publish_all(rt: Runtime) -> None:
     try:
         from gureum.services.cloudwatch.metrics import publish
@@ -77,14 +95,11 @@ def publish_all(rt: Runtime) -> None:
         counts = group.counters.take()
         if not lbs:
             continue
-        dims = {"TargetGroup": tg_dimension(group.arn), "LoadBalancer": lb_dimension(lbs[0])}
-        states = [t.state for t in group.targets.values()]
-        healthy = sum(1 for s in states if s is State.HEALTHY)
-        unhealthy = sum(1 for s in states if s is State.UNHEALTHY)
-        metrics = values(counts)
-        if counts.requests:
-            metrics["RequestCountPerTarget"] = (counts.requests / max(1, healthy or len(states)), "Count")
-        metrics["HealthyHostCount"] = (float(healthy), "Count")
-        metrics["UnHealthyHostCount"] = (float(unhealthy), "Count")
+        tg = {"TargetGroup": tg_dimension(group.arn)}
+        dims = {**tg, "LoadBalancer": lb_dimension(lbs[0])}
+        metrics = group_values(counts, [t.state for t in group.targets.values()])
         for name, (value, unit) in metrics.items():
             publish(rt.store, group.scope, NAMESPACE, name, value, dimensions=dims, unit=unit, timestamp=now)
+        value, unit = metrics["RequestCountPerTarget"]
+        publish(rt.store, group.scope, NAMESPACE, "RequestCountPerTarget", value, dimensions=tg, unit=unit,
+                timestamp=now)
