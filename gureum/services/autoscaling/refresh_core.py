@@ -14,6 +14,8 @@ instance refresh"; API reference "RefreshPreferences"):
   A member launched later from another configuration is replaced too.
   Scale-in protected members are left alone unless
   ``ScaleInProtectedInstances`` is ``Refresh``; Standby members never count.
+  (Gureum treats the ``Wait`` choices like ``Ignore`` and does not terminate
+  Standby members: those preferences are shown as given.)
 * **Batches.**  A batch starts only when nothing is in flight: no member is
   pending and every replacement has been InService for ``InstanceWarmup``
   seconds.  Its size keeps the healthy InService count at or above
