@@ -55,8 +55,9 @@ class Cloud:
         return boto3.client(name, endpoint_url=self.server.endpoint, region_name="us-east-1", aws_access_key_id="t",
                             aws_secret_access_key="t", config=Config(retries={"max_attempts": 1}))
 
-    def running_containers(self) -> list[Any]:
-        return self.engine.containers.list(filters={"label": self.label, "status": "running"})  # type: ignore[no-any-return]
+    def running_containers(self) -> list[dict[str, Any]]:
+        # The low-level list is one call (``containers.list`` inspects each one after, racing removals).
+        return self.engine.api.containers(filters={"label": self.label, "status": "running"})  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +70,11 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         yield found
     finally:
         stop_server(srv)
-        for c in engine.containers.list(all=True, filters={"label": found.label}):
-            c.remove(force=True)  # no burner survives the test, whatever happened
+        for c in engine.api.containers(all=True, filters={"label": found.label}):  # no burner survives the test, whatever happened
+            try:
+                engine.api.remove_container(c["Id"], force=True)
+            except Exception:  # gone already
+                pass
 
 
 def wait_for(cond: Callable[[], Any], timeout: float, every: float = 0.2) -> Any:

@@ -68,8 +68,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
     finally:
         stop_server(srv)
-        for c in engine.containers.list(all=True, filters={"label": f"gureum.data-dir-id={data_dir_id(data)}"}):
-            c.remove(force=True)
+        for c in engine.api.containers(all=True, filters={"label": f"gureum.data-dir-id={data_dir_id(data)}"}):
+            try:
+                engine.api.remove_container(c["Id"], force=True)
+            except Exception:  # gone already
+                pass
 
 
 def wait_for(cond: Callable[[], Any], timeout: float, every: float = 0.2) -> Any:
