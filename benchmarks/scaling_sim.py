@@ -156,19 +156,25 @@ def in_service(app: App, g: str) -> int:
 
 
 def publish_minute(app: App, load: Load, minute: float, minute_no: int) -> None:
+    """The minute's data, batched per namespace as a collector or an agent sends it."""
+    ec2: list[metrics.Value] = []
+    bench: list[metrics.Value] = []
+    latency: list[dict[str, Any]] = []
     for i in range(GROUPS):
         g = group_name(i)
         dims = {"AutoScalingGroupName": g}
         cpu = min(100.0, load.demand(i, minute) / in_service(app, g))
-        metrics.publish(app.store, SCOPE, "AWS/EC2", "CPUUtilization", cpu, dimensions=dims, timestamp=minute)
-        metrics.publish(app.store, SCOPE, "Bench", "Load", cpu, dimensions=dims, timestamp=minute)
+        ec2.append(metrics.Value("CPUUtilization", cpu, dims))
+        bench.append(metrics.Value("Load", cpu, dims))
         if i % 4 == 0:
             values = [round(100 + 2 * cpu + load.rng.gauss(0, 30), 1) for _ in range(5)]
-            call(app, "cloudwatch", "PutMetricData", Namespace="Bench", MetricData=[{
-                "MetricName": "Latency", "Dimensions": [{"Name": "AutoScalingGroupName", "Value": g}],
-                "Timestamp": minute, "Values": values, "Counts": [4.0] * 5, "Unit": "Milliseconds"}])
+            latency.append({"MetricName": "Latency", "Dimensions": [{"Name": "AutoScalingGroupName", "Value": g}],
+                            "Timestamp": minute, "Values": values, "Counts": [4.0] * 5, "Unit": "Milliseconds"})
         if i % 4 >= 2 and (minute_no // 7 + i) % 9 != 0:  # a heartbeat with gaps
-            metrics.publish(app.store, SCOPE, "Bench", "Heartbeat", 1.0, dimensions=dims, timestamp=minute)
+            bench.append(metrics.Value("Heartbeat", 1.0, dims))
+    metrics.publish_many(app.store, SCOPE, "AWS/EC2", ec2, timestamp=minute)
+    metrics.publish_many(app.store, SCOPE, "Bench", bench, timestamp=minute)
+    call(app, "cloudwatch", "PutMetricData", Namespace="Bench", MetricData=latency)
 
 
 def replay(app: App, minutes: int, seed: int) -> dict[str, Any]:

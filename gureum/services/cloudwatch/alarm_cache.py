@@ -26,6 +26,7 @@ the evaluator.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +36,14 @@ from gureum.services.cloudwatch import metric_query, metrics
 from gureum.services.cloudwatch.alarm_config import STATE_ACTIONS, spec_of
 from gureum.services.cloudwatch.alarm_eval import AlarmSpec
 from gureum.services.cloudwatch.alarm_transitions import is_autoscaling
+from gureum.services.cloudwatch.sample_window import Slide
 
 Doc = dict[str, Any]
+
+
+def alarm_key(scope: Scope, name: str) -> str:
+    """The evaluator's controller key of an alarm: ``["account","region","name"]``."""
+    return json.dumps([scope.account, scope.region, name], separators=(",", ":"))
 
 
 @dataclass(slots=True)
@@ -47,9 +54,12 @@ class Entry:
     name: str
     version: int
     doc: Doc
+    key: str = ""  # the evaluator's controller key
+    ident: tuple[str, str, str] = ("", "", "")  # (account, region, name), as alarm_records.Versions keys it
     spec: AlarmSpec | None = None  # None: a composite alarm
     query: metric_query.StatQuery | None = None  # a single-metric alarm's statistic
     metric: str | None = None  # … and its metric key
+    slide: Slide | None = None  # the datapoints of the last evaluation (metric_query.slide_datapoints)
     # state → the Auto Scaling actions of that state's list (re-invoked every period)
     autoscaling: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -59,7 +69,7 @@ class Entry:
 
 
 def make_entry(scope: Scope, name: str, version: int, doc: Doc) -> Entry:
-    entry = Entry(scope, name, version, doc)
+    entry = Entry(scope, name, version, doc, alarm_key(scope, name), (scope.account, scope.region, name))
     if doc.get("type") != "MetricAlarm":
         return entry
     alarm = doc["alarm"]
@@ -119,7 +129,7 @@ class AlarmCache:
             self._relist()
 
     def _fresh(self, entry: Entry) -> Entry | None:
-        seen = self.versions.latest.get((entry.scope.account, entry.scope.region, entry.name))
+        seen = self.versions.latest.get(entry.ident)
         version = 0 if seen is None else seen[0]
         if version == entry.version:
             return entry
@@ -132,8 +142,16 @@ class AlarmCache:
         """Every alarm of every scope, current."""
         self._sync()
         out = []
+        latest = self.versions.latest
         for scope, entries in self._scopes.items():
-            fresh = [e for e in (self._fresh(e) for e in list(entries.values())) if e is not None]
+            fresh = []
+            for e in list(entries.values()):
+                seen = latest.get(e.ident)
+                if (0 if seen is None else seen[0]) != e.version:
+                    e = self._fresh(e)  # type: ignore[assignment]
+                    if e is None:
+                        continue
+                fresh.append(e)
             if fresh:
                 out.append((scope, fresh))
         return out

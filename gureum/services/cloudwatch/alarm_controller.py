@@ -34,7 +34,7 @@ from gureum.core.runner import Requeue
 from gureum.core.store import Scope
 from gureum.services.cloudwatch import alarm_records as records
 from gureum.services.cloudwatch import alarm_transitions, metric_math, metric_query, metrics, sample_window
-from gureum.services.cloudwatch.alarm_cache import AlarmCache, Entry
+from gureum.services.cloudwatch.alarm_cache import AlarmCache, Entry, alarm_key
 from gureum.services.cloudwatch.alarm_eval import (
     AlarmSpec,
     Datapoint,
@@ -54,10 +54,6 @@ CONTROLLER = "cloudwatch.alarm"
 EVAL_DELAY = 5.0
 RESYNC_SECONDS = 60.0
 TRIM_SECONDS = 3600.0
-
-
-def alarm_key(scope: Scope, name: str) -> str:
-    return json.dumps([scope.account, scope.region, name], separators=(",", ":"))
 
 
 def parse_key(key: str) -> tuple[Scope, str]:
@@ -112,7 +108,7 @@ class AlarmEngine:
         self.window = sample_window.window_for(app.store)
 
     def keys(self) -> list[str]:
-        return [alarm_key(scope, e.name) for scope, entries in self.cache.scopes()
+        return [e.key for _, entries in self.cache.scopes()
                 for e in entries if e.spec is not None]
 
     def forget(self, key: str) -> None:
@@ -128,10 +124,11 @@ class AlarmEngine:
     def _decide(self, entry: Entry, spec: AlarmSpec, now: float) -> Decision:
         state = entry.doc["alarm"]["StateValue"]
         if entry.query is not None and entry.metric is not None and self.source is datapoints:
-            start, end = window(spec, now)
-            slots = metric_query.period_datapoints(self.app.store, entry.scope, entry.query, entry.metric,
-                                                   start, end, self.window)
-            return decide_slots(spec, slots, now, state)
+            start = window(spec, now)[0]
+            entry.slide = slide = metric_query.slide_datapoints(
+                self.app.store, entry.scope, entry.query, entry.metric, start, spec.range_size, self.window,
+                entry.slide)
+            return decide_slots(spec, slide.points, now, state)
         return decide(spec, self.source(self.app, entry.scope, entry.doc["alarm"], spec, now), now, state)
 
     def _evaluate(self, entry: Entry, now: float, composites: list[str] | None = None) -> Decision:
@@ -158,7 +155,7 @@ class AlarmEngine:
             composites = [e.name for e in entries if e.composite]
             for entry in entries:
                 if entry.spec is not None:
-                    count += self._run(alarm_key(entry.scope, entry.name), entry, now, composites)[0]
+                    count += self._run(entry.key, entry, now, composites)[0]
         return count
 
     def run(self, key: str, now: float) -> tuple[bool, float | None]:

@@ -10,7 +10,7 @@ GetMetricData shows for the same query.  ``start`` must already be aligned
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from gureum.core.store import Scope, Store
 from gureum.services.cloudwatch import metric_math, metrics, stats
 from gureum.services.cloudwatch.alarm_eval import Datapoint
 from gureum.services.cloudwatch.datum import Dimensions
-from gureum.services.cloudwatch.sample_window import SampleWindow
+from gureum.services.cloudwatch.sample_window import SampleWindow, Slide
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +76,26 @@ def period_datapoints(
     The same numbers as :func:`read_points` (``key`` is the query's metric key), memoized per
     period in ``window``; a standard statistic is computed directly, without :func:`stats.aggregate`.
     """
+    how, compute = _how(q)
+    return window.periods(store, scope, key, start, end, q.period, how, compute)
+
+
+def slide_datapoints(
+    store: Store, scope: Scope, q: StatQuery, key: str, start: float, count: int, window: SampleWindow,
+    last: Slide | None,
+) -> Slide:
+    """:func:`period_datapoints` for ``count`` periods from ``start``, as a :class:`Slide` that the
+    same reader hands back next time (the periods both ranges hold are not looked up again)."""
+    how, compute = _how(q)
+    return window.slide(store, scope, key, start, count, q.period, how, compute, last)
+
+
+def _how(q: StatQuery) -> tuple[Hashable, Callable[[list[stats.Sample], float], Datapoint | None]]:
     how = ("datapoint", q.stat, q.unit)
     compute = _COMPUTE.get((how, q.period))
     if compute is None:
         compute = _COMPUTE[(how, q.period)] = _datapoint_of(q)
-    return window.periods(store, scope, key, start, end, q.period, how, compute)
+    return how, compute
 
 
 _COMPUTE: dict[tuple[tuple[str, str, str | None], int], Callable[[list[stats.Sample], float], Datapoint | None]] = {}

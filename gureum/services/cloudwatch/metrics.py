@@ -17,14 +17,28 @@ applies to users: it is how built-in services write their own namespaces.
 
 What :func:`record_points` stores is also noted in the store's
 :mod:`sample_window` (the alarm evaluator's in-memory samples), if it has one.
+
+Publishing: :func:`publish_many` stores many values in one transaction (what
+Gureum's own collectors use once a minute); :func:`publish` is one value.
+
+``lastPut``: a metric's document is written when this process first stores
+data for it and then at most every :data:`ACTIVE_REFRESH` seconds, not on
+every datapoint; the newer put times live in memory (:class:`_Active`) and
+:func:`find_metrics` reads ``max(document, memory)``, so RecentlyActive is
+exact while the process runs (after a ``kill -9`` the stored ``lastPut`` is
+at most :data:`ACTIVE_REFRESH` seconds old).  Before writing, the number of
+metric documents of the namespace is checked against the ones this process
+knows it wrote: fewer means the store was reset, and the namespace's
+knowledge is dropped (every document is written again).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from gureum.core.store import Scope, Store
 from gureum.services.cloudwatch import sample_window, stats
@@ -32,6 +46,41 @@ from gureum.services.cloudwatch.datum import Dimensions, Point
 
 METRIC = "cloudwatch.metric"
 DATA = "cloudwatch.data"
+ACTIVE_REFRESH = 300.0
+
+
+class _Active:
+    """Per store: the ``lastPut`` of the metric documents this process wrote, and newer puts."""
+
+    def __init__(self) -> None:
+        # (account, region, metric key) → [lastPut in the document, newest put]
+        self.known: dict[tuple[str, str, str], list[float]] = {}
+        # (account, region, namespace) → how many of ``known`` are in it
+        self.counts: dict[tuple[str, str, str], int] = {}
+
+    def check(self, store: Store, scope: Scope, namespace: str) -> None:
+        """Forget the namespace's documents if the store holds fewer than were written (a reset)."""
+        ns = (scope.account, scope.region, namespace)
+        known = self.counts.get(ns, 0)
+        if known and store.count(METRIC, scope, key_prefix(namespace)) < known:
+            prefix = key_prefix(namespace)
+            for k in [k for k in self.known if k[:2] == ns[:2] and k[2].startswith(prefix)]:
+                del self.known[k]
+            self.counts[ns] = 0
+
+    def newest(self, scope: Scope, key: str) -> float | None:
+        mark = self.known.get((scope.account, scope.region, key))
+        return None if mark is None else mark[1]
+
+
+_ACTIVE: weakref.WeakKeyDictionary[Any, _Active] = weakref.WeakKeyDictionary()
+
+
+def _active(store: Store) -> _Active:
+    active = _ACTIVE.get(store)
+    if active is None:
+        active = _ACTIVE[store] = _Active()
+    return active
 
 
 def _json(value: Any) -> str:
@@ -80,23 +129,36 @@ def record_points(store: Store, scope: Scope, namespace: str, points: Sequence[P
     by_key: dict[str, list[Point]] = {}
     for p in points:
         by_key.setdefault(metric_key(namespace, p.metric_name, p.dimensions), []).append(p)
+    active = _active(store)
     stored: list[tuple[str, list[tuple[int, stats.Sample]]]] = []
+    written: list[str] = []  # metric documents (re)written
     with store.transaction():
+        active.check(store, scope, namespace)
         for key, group in by_key.items():
             seqs = store.append(DATA, scope, key, [(p.sample.ts, encode_sample(p.sample, p.resolution)) for p in group])
             stored.append((key, [(seq, p.sample) for seq, p in zip(seqs, group, strict=True)]))
+            mark = active.known.get((scope.account, scope.region, key))
+            if mark is not None and 0 <= now - mark[0] < ACTIVE_REFRESH:
+                continue
             first = group[0]
-            store.put(
-                METRIC,
-                scope,
-                key,
-                {
-                    "Namespace": namespace,
-                    "MetricName": first.metric_name,
-                    "Dimensions": [{"Name": n, "Value": v} for n, v in first.dimensions],
-                    "lastPut": now,
-                },
-            )
+            store.put(METRIC, scope, key, {
+                "Namespace": namespace,
+                "MetricName": first.metric_name,
+                "Dimensions": [{"Name": n, "Value": v} for n, v in first.dimensions],
+                "lastPut": now,
+            })
+            written.append(key)
+    # Committed: what this process knows of the documents, then the evaluator's samples.
+    for key in written:
+        k = (scope.account, scope.region, key)
+        if k not in active.known:
+            ns = (scope.account, scope.region, namespace)
+            active.counts[ns] = active.counts.get(ns, 0) + 1
+        active.known[k] = [now, now]
+    for key, _ in stored:
+        mark = active.known.get((scope.account, scope.region, key))
+        if mark is not None and now > mark[1]:
+            mark[1] = now
     window = sample_window.held(store)
     if window is not None:  # the alarm evaluator's in-memory samples (committed ones only)
         for key, rows in stored:
@@ -116,9 +178,28 @@ def publish(
     resolution: int = 60,
 ) -> None:
     """Record one value from inside Gureum (any namespace, ``AWS/…`` included)."""
+    publish_many(store, scope, namespace, [Value(name, value, dimensions, unit)], timestamp=timestamp,
+                 resolution=resolution)
+
+
+class Value(NamedTuple):
+    """One value for :func:`publish_many`."""
+
+    name: str
+    value: float
+    dimensions: Mapping[str, str] | None = None
+    unit: str = "None"
+
+
+def publish_many(
+    store: Store, scope: Scope, namespace: str, values: Iterable[Value], *, timestamp: float, resolution: int = 60
+) -> None:
+    """Record many values of one namespace at one time, in one transaction (Gureum's own collectors)."""
     ts = float(int(timestamp)) if resolution == 1 else float(int(timestamp // 60) * 60)
-    point = Point(name, canonical(dimensions), stats.from_value(ts, float(value), unit), resolution)
-    record_points(store, scope, namespace, [point], timestamp)
+    points = [Point(v.name, canonical(v.dimensions), stats.from_value(ts, float(v.value), v.unit), resolution)
+              for v in values]
+    if points:
+        record_points(store, scope, namespace, points, timestamp)
 
 
 def read_samples(
@@ -150,11 +231,14 @@ def find_metrics(
     start_after: str = "",
 ) -> Iterable[tuple[str, dict[str, Any]]]:
     """Metric documents in key order; a dimension filter without Value needs only the name."""
+    active = _active(store)
     for key, doc in store.list(METRIC, scope, prefix=key_prefix(namespace, name), start_after=start_after):
         if name is not None and doc.get("MetricName") != name:
             continue
         if not _has_dimensions(doc, dimension_filters):
             continue
-        if active_since is not None and float(doc.get("lastPut", 0)) < active_since:
-            continue
+        if active_since is not None:
+            last = max(float(doc.get("lastPut", 0)), active.newest(scope, key) or 0.0)
+            if last < active_since:
+                continue
         yield key, doc

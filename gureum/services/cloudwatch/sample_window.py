@@ -43,13 +43,10 @@ Key = tuple[str, str, str]  # account, region, metric key
 Row = tuple[float, int, stats.Sample]  # ts, seq, sample
 
 
-def _ts(row: Row) -> float:
-    return row[0]
-
-
 def _between(rows: list[Row], start: float, end: float) -> list[stats.Sample]:
-    lo = bisect_left(rows, start, key=_ts)
-    hi = bisect_left(rows, end, lo=lo, key=_ts)
+    # ``(t,)`` sorts before every row ``(t, seq, sample)``: the first row at or after t.
+    lo = bisect_left(rows, (start,))
+    hi = bisect_left(rows, (end,), lo=lo)
     return [r[2] for r in rows[lo:hi]]
 
 
@@ -62,14 +59,28 @@ class _Held:
     # Aggregated periods: (period, how) → period start → the computed point (None: no samples).
     memo: dict[tuple[int, Hashable], dict[float, Any]] = field(default_factory=dict)
     memo_end: float = float("-inf")  # no memoized period reaches this time
+    generation: int = 0  # moves whenever a memoized period is dropped
 
     def forget_periods(self, ts: float) -> None:
         """A sample at ``ts`` arrived: every memoized period holding it is stale."""
         if ts >= self.memo_end:  # newer than every memoized period (new data: the usual case)
             return
+        self.generation += 1
         for (period, _), points in self.memo.items():
             for start in [b for b in points if b <= ts < b + period]:
                 del points[start]
+
+
+@dataclass(frozen=True, slots=True)
+class Slide:
+    """What :meth:`SampleWindow.slide` computed last for one reader: reused when the range moves on."""
+
+    held: _Held
+    generation: int
+    period: int
+    how: Hashable
+    start: float
+    points: tuple[Any, ...]
 
 
 class SampleWindow:
@@ -125,21 +136,46 @@ class SampleWindow:
         period arrives; ``how`` names everything else ``compute`` depends on (statistic, unit).
         """
         with self._lock:
+            return self._periods(self._held_from(store, scope, key, start), start, end, period, how, compute)
+
+    @staticmethod
+    def _periods(held: _Held, start: float, end: float, period: int, how: Hashable,
+                 compute: Callable[[list[stats.Sample], float], Any]) -> list[Any]:
+        memo = held.memo.get((period, how))
+        if memo is None:
+            memo = held.memo[(period, how)] = {}
+        get = memo.get
+        out = []
+        at = start
+        while at < end:
+            point = get(at, _MISSING)
+            if point is _MISSING:
+                point = memo[at] = compute(_between(held.rows, at, min(at + period, end)), at)
+                held.memo_end = max(held.memo_end, at + period)
+            out.append(point)
+            at += period
+        return out
+
+    def slide(
+        self, store: Store, scope: Scope, key: str, start: float, count: int, period: int, how: Hashable,
+        compute: Callable[[list[stats.Sample], float], Any], last: Slide | None,
+    ) -> Slide:
+        """:meth:`periods` of ``count`` periods from ``start``, reusing ``last`` (the same reader's
+        previous answer) for the periods both ranges hold, when nothing memoized changed since."""
+        end = start + count * period
+        with self._lock:
             held = self._held_from(store, scope, key, start)
-            memo = held.memo.get((period, how))
-            if memo is None:
-                memo = held.memo[(period, how)] = {}
-            get = memo.get
-            out = []
-            at = start
-            while at < end:
-                point = get(at, _MISSING)
-                if point is _MISSING:
-                    point = memo[at] = compute(_between(held.rows, at, min(at + period, end)), at)
-                    held.memo_end = max(held.memo_end, at + period)
-                out.append(point)
-                at += period
-            return out
+            if (last is not None and last.held is held and last.generation == held.generation
+                    and last.period == period and last.how == how and len(last.points) == count):
+                moved = (start - last.start) / period
+                if moved == 0:
+                    return last
+                if 0 < moved < count and moved == int(moved):
+                    kept = last.points[int(moved):]
+                    fresh = self._periods(held, start + len(kept) * period, end, period, how, compute)
+                    return Slide(held, held.generation, period, how, start, kept + tuple(fresh))
+            points = tuple(self._periods(held, start, end, period, how, compute))
+            return Slide(held, held.generation, period, how, start, points)
 
     def trim(self) -> None:
         with self._lock:
@@ -147,11 +183,12 @@ class SampleWindow:
                 if held.wanted == float("inf"):
                     del self._held[k]
                     continue
-                cut = bisect_left(held.rows, held.wanted, key=_ts)
+                cut = bisect_left(held.rows, (held.wanted,))
                 for _, seq, _ in held.rows[:cut]:
                     held.seqs.discard(seq)
                 del held.rows[:cut]
                 held.since = max(held.since, held.wanted)
+                held.generation += 1
                 for points in held.memo.values():
                     for at in [b for b in points if b < held.since]:
                         del points[at]
