@@ -155,15 +155,18 @@ def in_service(app: App, g: str) -> int:
     return max(1, sum(m["LifecycleState"] == "InService" for m in records.members(group)))
 
 
-def publish_minute(app: App, load: Load, minute: float, minute_no: int) -> None:
-    """The minute's data, batched per namespace as a collector or an agent sends it."""
+def publish_minute(app: App, load: Load, minute: float, minute_no: int, serving: dict[str, int]) -> None:
+    """The minute's data, batched per namespace as a collector or an agent sends it.
+
+    ``serving``: each group's members in service, as read from the store after its last reconcile.
+    """
     ec2: list[metrics.Value] = []
     bench: list[metrics.Value] = []
     latency: list[dict[str, Any]] = []
     for i in range(GROUPS):
         g = group_name(i)
         dims = {"AutoScalingGroupName": g}
-        cpu = min(100.0, load.demand(i, minute) / in_service(app, g))
+        cpu = min(100.0, load.demand(i, minute) / serving[g])
         ec2.append(metrics.Value("CPUUtilization", cpu, dims))
         bench.append(metrics.Value("Load", cpu, dims))
         if i % 4 == 0:
@@ -189,16 +192,24 @@ def replay(app: App, minutes: int, seed: int) -> dict[str, Any]:
 
     due: dict[str, float] = {key: clock.now() for key in keys}  # when each group asked to come back
     queued = app.runner.controllers[names.CONTROLLER].queued  # groups woken (policy runs, handlers)
+    # Members in service change only in a reconcile: the load model reads them after each one.
+    serving = {group_name(i): in_service(app, group_name(i)) for i in range(GROUPS)}
 
     def reconcile_woken() -> None:
         t = time.perf_counter()
         now = clock.now()
+        done = []
         for key in keys:
             if key in queued or due.get(key, math.inf) <= now:
                 queued.discard(key)
                 again = groups.reconcile_now(key)
                 due[key] = math.inf if again is None else now + again.after
-        spent["groups"] += time.perf_counter() - t
+                done.append(names.split_key(key)[1])
+        t1 = time.perf_counter()
+        for name in done:
+            serving[name] = in_service(app, name)
+        spent["groups"] += t1 - t
+        spent["publish"] += time.perf_counter() - t1  # the load model's reads count with the data
 
     async def run() -> None:
         nonlocal evaluations
@@ -207,7 +218,7 @@ def replay(app: App, minutes: int, seed: int) -> dict[str, Any]:
         for n in range(minutes):
             minute = clock.now() - 5 - 60  # the minute that just ended
             t0 = time.perf_counter()
-            publish_minute(app, load, minute, n)
+            publish_minute(app, load, minute, n, serving)
             t1 = time.perf_counter()
             evaluations += engine.tick(clock.now())
             spent["publish"] += t1 - t0

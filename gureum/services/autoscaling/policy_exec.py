@@ -94,10 +94,14 @@ def capacity(store: Store, scope: Scope, group: Doc, policy: Doc, now: float, ho
 
 
 def run_policy(app: App, scope: Scope, policy: Doc, trigger: Trigger, *, who: str,
-               honor_cooldown: bool = True) -> Outcome:
-    """Apply one policy to its group now; the outcome (also when nothing changes)."""
+               honor_cooldown: bool = True, group: Doc | None = None) -> Outcome:
+    """Apply one policy to its group now; the outcome (also when nothing changes).
+
+    ``group``: the group document if the caller just read it (it is changed and saved here).
+    """
     store = app.store
-    group = records.get_group(store, scope, policy["AutoScalingGroupName"])
+    if group is None:
+        group = records.get_group(store, scope, policy["AutoScalingGroupName"])
     if group is None or group.get("_deleting"):
         return Outcome(None, "the group is gone")
     now = app.clock.now()
@@ -148,7 +152,7 @@ def on_alarm_action(app: App, payload: dict[str, Any]) -> None:
     state = str(payload.get("state") or "")
     who = f"a monitor alarm {payload.get('alarm')} in state {state} triggered policy {policy['PolicyName']}"
     trigger = Trigger(state, payload.get("value"), payload.get("threshold"))
-    run_policy(app, scope, policy, trigger, who=who)
+    run_policy(app, scope, policy, trigger, who=who, group=group)
 
 
 def subscribe(app: App) -> None:

@@ -127,10 +127,12 @@ def java_double(x: float) -> str:
     return ("-" if sign else "") + f"{mantissa}E{power}"
 
 
+@functools.lru_cache(maxsize=4096)  # the same period starts appear in many reasons
 def reason_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%d/%m/%y %H:%M:%S")
 
 
+@functools.lru_cache(maxsize=4096)
 def iso_millis(ts: float) -> str:
     """``2026-11-26T07:31:00.000+0000``, the timestamp format of StateReasonData."""
     dt = datetime.fromtimestamp(ts, UTC)

@@ -27,6 +27,7 @@ alarms in memory and know exactly when one must be read again.
 
 from __future__ import annotations
 
+import functools
 import json
 import weakref
 from collections.abc import Iterator, Mapping
@@ -158,14 +159,19 @@ def config_history_data(kind: str, alarm: Mapping[str, Any], original: Mapping[s
     return json.dumps(body, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=1024)  # a state's reason data is read again when the next state comes
+def _reason_data_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def state_history_data(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     def part(a: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"stateValue": a.get("StateValue"), "stateReason": a.get("StateReason")}
         if a.get("StateReasonData"):
-            try:
-                out["stateReasonData"] = json.loads(a["StateReasonData"])
-            except ValueError:
-                out["stateReasonData"] = a["StateReasonData"]
+            out["stateReasonData"] = _reason_data_json(a["StateReasonData"])
         return out
 
     return json.dumps({"version": "1.0", "oldState": part(old), "newState": part(new)}, separators=(",", ":"))

@@ -73,6 +73,11 @@ def newest_value(reason_data: str | None) -> float | None:
     """The newest datapoint of a StateReasonData (what a scaling policy compares)."""
     if not reason_data:
         return None
+    return _newest_value(reason_data)
+
+
+@functools.lru_cache(maxsize=1024)  # re-invoked actions send the same reason data every period
+def _newest_value(reason_data: str) -> float | None:
     try:
         recent = json.loads(reason_data).get("recentDatapoints") or []
         return float(recent[-1]) if recent else None
@@ -159,9 +164,10 @@ def action_payload(
 def _dispatch(
     app: App, scope: Scope, doc: dict[str, Any], actions: list[str], previous: str, now: float, *, repeat: bool
 ) -> None:
-    """Publish and record each action; the caller stores ``doc`` (its ``invoked`` marks)."""
+    """Publish each action, then store ``doc`` (its ``invoked`` marks) and the Action items in one transaction."""
     alarm = doc["alarm"]
     invoked = doc.setdefault("invoked", {})
+    items = []
     for action in actions:
         payload = action_payload(scope, doc, action, previous, now, repeat=repeat)
         app.bus.publish(ACTION_TOPIC, payload)
@@ -174,10 +180,14 @@ def _dispatch(
         service = (parse_arn(action) or {}).get("service")
         if service == "sns":
             data["publishedMessage"] = json.dumps(payload["message"], separators=(",", ":"))
-        records.add_history(
-            app.store, scope, alarm["AlarmName"], doc["type"], "Action",
-            f"Successfully executed action {action}", json.dumps(data, separators=(",", ":")), now,
-        )
+        items.append((action, json.dumps(data, separators=(",", ":"))))
+    if not items:
+        return
+    with app.store.transaction():
+        for action, data_text in items:
+            records.add_history(app.store, scope, alarm["AlarmName"], doc["type"], "Action",
+                                f"Successfully executed action {action}", data_text, now)
+        records.put(app.store, scope, alarm["AlarmName"], doc)
 
 
 def set_state(
@@ -218,9 +228,7 @@ def set_state(
                                   "state": state, "previousState": previous, "timestamp": now})
     if changed:
         if alarm.get("ActionsEnabled", True):
-            actions = list(alarm.get(STATE_ACTIONS[state]) or [])
-            _dispatch(app, scope, doc, actions, previous, now, repeat=False)
-            records.put(app.store, scope, name, doc)
+            _dispatch(app, scope, doc, list(alarm.get(STATE_ACTIONS[state]) or []), previous, now, repeat=False)
         update_parents(app, scope, name, now, depth, composites)
     return changed
 
@@ -235,10 +243,8 @@ def reinvoke_due(app: App, scope: Scope, doc: dict[str, Any], period: int, now: 
         a for a in alarm.get(STATE_ACTIONS[alarm["StateValue"]]) or []
         if is_autoscaling(a) and now - float(invoked.get(a, float("-inf"))) >= period - 1
     ]
-    if not due:
-        return 0
-    _dispatch(app, scope, doc, due, alarm["StateValue"], now, repeat=True)
-    records.put(app.store, scope, alarm["AlarmName"], doc)
+    if due:
+        _dispatch(app, scope, doc, due, alarm["StateValue"], now, repeat=True)
     return len(due)
 
 
