@@ -67,6 +67,7 @@ class Store(Protocol):
     def list_scopes(self, kind: str) -> builtins.list[Scope]: ...
     def transaction(self) -> Any: ...
     def append(self, kind: str, scope: Scope, key: str, items: Sequence[tuple[float, Doc]]) -> builtins.list[int]: ...
+    def append_many(self, kind: str, scope: Scope, rows: Sequence[tuple[str, float, Doc]]) -> builtins.list[int]: ...
     def series(
         self,
         kind: str,
@@ -233,6 +234,17 @@ class SqliteStore:
                     "INSERT INTO series (kind, account, region, key, ts, body) VALUES (?,?,?,?,?,?)",
                     (kind, scope.account, scope.region, key, ts, json.dumps(doc, separators=(",", ":"))),
                 )
+                seqs.append(int(cur.lastrowid or 0))
+        return seqs
+
+    def append_many(self, kind: str, scope: Scope, rows: Sequence[tuple[str, float, Doc]]) -> builtins.list[int]:
+        """Append ``(key, ts, doc)`` rows to several series of one kind in one transaction; their seqs."""
+        sql = "INSERT INTO series (kind, account, region, key, ts, body) VALUES (?,?,?,?,?,?)"
+        seqs: builtins.list[int] = []
+        with self.transaction():
+            execute = self._db.execute
+            for key, ts, doc in rows:
+                cur = execute(sql, (kind, scope.account, scope.region, key, ts, json.dumps(doc, separators=(",", ":"))))
                 seqs.append(int(cur.lastrowid or 0))
         return seqs
 

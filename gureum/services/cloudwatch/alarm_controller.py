@@ -42,6 +42,7 @@ from gureum.services.cloudwatch.alarm_eval import (
     decide,
     decide_slots,
     explain,
+    next_state,
     window,
 )
 
@@ -119,29 +120,37 @@ class AlarmEngine:
         entry = self.cache.get(scope, name)
         if entry is None or entry.spec is None:
             return None
-        return self._evaluate(entry, now)
+        return self._evaluate(entry, now, wanted=True)
 
-    def _decide(self, entry: Entry, spec: AlarmSpec, now: float) -> Decision:
-        state = entry.doc["alarm"]["StateValue"]
-        if entry.query is not None and entry.metric is not None and self.source is datapoints:
-            start = window(spec, now)[0]
-            entry.slide = slide = metric_query.slide_datapoints(
-                self.app.store, entry.scope, entry.query, entry.metric, start, spec.range_size, self.window,
-                entry.slide)
-            return decide_slots(spec, slide.points, now, state)
-        return decide(spec, self.source(self.app, entry.scope, entry.doc["alarm"], spec, now), now, state)
+    def _points(self, entry: Entry, spec: AlarmSpec, now: float) -> tuple[Datapoint | None, ...] | None:
+        """The datapoint of each period of the range, from the sample window (None: use the source)."""
+        if entry.query is None or entry.metric is None or self.source is not datapoints:
+            return None
+        entry.slide = slide = metric_query.slide_datapoints(
+            self.app.store, entry.scope, entry.query, entry.metric, window(spec, now)[0], spec.range_size,
+            self.window, entry.slide)
+        return slide.points
 
-    def _evaluate(self, entry: Entry, now: float, composites: list[str] | None = None) -> Decision:
+    def _evaluate(self, entry: Entry, now: float, composites: list[str] | None = None, *,
+                  wanted: bool = False) -> Decision | None:
+        """One evaluation; the decision when the state changed, or always when ``wanted``."""
         spec = entry.spec
         assert spec is not None
-        decision = self._decide(entry, spec, now)
         doc = entry.doc
+        state = doc["alarm"]["StateValue"]
+        points = self._points(entry, spec, now)
+        if points is None:
+            decision = decide(spec, self.source(self.app, entry.scope, doc["alarm"], spec, now), now, state)
+        elif wanted or next_state(spec, points, state) != state:
+            decision = decide_slots(spec, points, now, state)
+        else:  # the usual minute: the state holds (no words, no Decision)
+            decision = None
         try:
-            if decision.changed:  # words only for a change: most evaluations change nothing
+            if decision is not None and decision.changed:  # words only for a change
                 reason, data = explain(spec, decision, now)
                 alarm_transitions.set_state(self.app, entry.scope, doc, decision.state.value, reason, data, now,
                                             composites=composites)
-            elif entry.autoscaling.get(doc["alarm"]["StateValue"]):
+            elif entry.autoscaling.get(state):
                 alarm_transitions.reinvoke_due(self.app, entry.scope, doc, spec.period, now)
         except BaseException:
             self.cache.drop(entry.scope, entry.name)  # the document may differ from the store now

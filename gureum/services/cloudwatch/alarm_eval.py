@@ -240,39 +240,44 @@ def decide(spec: AlarmSpec, points: Iterable[Datapoint], now: float, previous: S
 
 def decide_slots(spec: AlarmSpec, points: Sequence[Datapoint | None], now: float,
                  previous: State | str) -> Decision:
-    """:func:`decide` given the datapoint of each period of the range (:func:`slot_points`).
+    """:func:`decide` given the datapoint of each period of the range (:func:`slot_points`)."""
+    prev = _STATES[previous]
+    points = tuple(points)
+    state, newest = _judge(spec, points, prev)
+    return Decision(state, state is not prev, newest, window(spec, now)[0], points)
+
+
+def next_state(spec: AlarmSpec, points: Sequence[Datapoint | None], previous: State | str) -> State:
+    """Only the state :func:`decide_slots` decides (the evaluator's every-minute question)."""
+    return _judge(spec, points, _STATES[previous])[0]
+
+
+def _judge(spec: AlarmSpec, points: Sequence[Datapoint | None], prev: State) -> tuple[State, float | None]:
+    """The state and the newest evaluated value.
 
     The common case — at least N real datapoints — is counted directly: the newest
     N are evaluated, ALARM with M breaching, else OK (one is not breaching).
     """
-    prev = _STATES[previous]
-    start = window(spec, now)[0]
-    points = tuple(points)
     real = [p for p in points if p is not None]
     n = spec.evaluation_periods
     limit = _low_limit(spec.statistic, spec.low_sample)
     if len(real) >= n:
         chosen = real[-n:]
-        newest: float | None = chosen[-1].value
         if limit is not None and any(p.sample_count is not None and p.sample_count < limit for p in chosen):
-            state = prev
-        else:
-            op, threshold = THRESHOLD_OPERATORS[spec.comparison][0], spec.threshold
-            breaching = 0
-            for p in chosen:
-                if op(p.value, threshold):
-                    breaching += 1
-            state = State.ALARM if breaching >= spec.datapoints_to_alarm else State.OK
-        return Decision(state, state is not prev, newest, start, points)
-    evaluated = _evaluated(spec, start, points)
+            return prev, chosen[-1].value
+        op, threshold = THRESHOLD_OPERATORS[spec.comparison][0], spec.threshold
+        breaching = 0
+        for p in chosen:
+            if op(p.value, threshold):
+                breaching += 1
+        return State.ALARM if breaching >= spec.datapoints_to_alarm else State.OK, chosen[-1].value
+    evaluated = _evaluated(spec, 0.0, points)  # only the order of the periods matters here
     newest = next((s.point.value for s in reversed(evaluated) if s.point is not None), None)
     if limit is not None and any(
         s.point is not None and s.point.sample_count is not None and s.point.sample_count < limit for s in evaluated
     ):
-        state = prev
-    else:
-        state = _decide(spec, evaluated, prev)
-    return Decision(state, state is not prev, newest, start, points)
+        return prev, newest
+    return _decide(spec, evaluated, prev), newest
 
 
 def explain(spec: AlarmSpec, decision: Decision, now: float) -> tuple[str, str]:

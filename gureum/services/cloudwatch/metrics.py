@@ -134,9 +134,10 @@ def record_points(store: Store, scope: Scope, namespace: str, points: Sequence[P
     written: list[str] = []  # metric documents (re)written
     with store.transaction():
         active.check(store, scope, namespace)
+        rows = [(key, p.sample.ts, encode_sample(p.sample, p.resolution)) for key, group in by_key.items() for p in group]
+        seqs = iter(store.append_many(DATA, scope, rows))
         for key, group in by_key.items():
-            seqs = store.append(DATA, scope, key, [(p.sample.ts, encode_sample(p.sample, p.resolution)) for p in group])
-            stored.append((key, [(seq, p.sample) for seq, p in zip(seqs, group, strict=True)]))
+            stored.append((key, [(next(seqs), p.sample) for p in group]))
             mark = active.known.get((scope.account, scope.region, key))
             if mark is not None and 0 <= now - mark[0] < ACTIVE_REFRESH:
                 continue

@@ -71,16 +71,22 @@ class _Held:
                 del points[start]
 
 
-@dataclass(frozen=True, slots=True)
 class Slide:
-    """What :meth:`SampleWindow.slide` computed last for one reader: reused when the range moves on."""
+    """What :meth:`SampleWindow.slide` computed last for one reader: reused when the range moves on.
 
-    held: _Held
-    generation: int
-    period: int
-    how: Hashable
-    start: float
-    points: tuple[Any, ...]
+    (A plain slotted class: one is made per alarm evaluation, and frozen dataclasses are slow to make.)
+    """
+
+    __slots__ = ("held", "generation", "period", "how", "start", "points")
+
+    def __init__(self, held: _Held, generation: int, period: int, how: Hashable, start: float,
+                 points: tuple[Any, ...]) -> None:
+        self.held = held
+        self.generation = generation
+        self.period = period
+        self.how = how
+        self.start = start
+        self.points = points
 
 
 class SampleWindow:
