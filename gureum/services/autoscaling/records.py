@@ -12,10 +12,19 @@ members (``_`` prefix, never shown):
   capacity, until the controller acts on it;
 * ``_cooldown`` — ``{"seconds", "settledAt"}`` after a simple policy;
 * ``_deleting`` — DeleteAutoScalingGroup with ForceDelete is under way.
+
+:func:`save_group` writes nothing when the document is exactly what this
+process last read or wrote for that group (a reconcile that changed
+nothing): each read and write keeps a ``marshal`` snapshot (version 2: no
+shared references, so equal bytes mean an equal document of the same
+types and order, hence the same stored JSON).  A group deleted from the
+store must go through :func:`delete_group`, which drops the snapshot.
 """
 
 from __future__ import annotations
 
+import marshal
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.store import Scope, Store
@@ -30,8 +39,24 @@ SHOWN_MEMBER_KEYS = ("InstanceId", "InstanceType", "AvailabilityZone", "Lifecycl
                      "LaunchConfigurationName", "LaunchTemplate", "ProtectedFromScaleIn")
 
 
+_SNAPSHOTS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], bytes]] = weakref.WeakKeyDictionary()
+
+
+def _snapshots(store: Store) -> dict[tuple[str, str, str], bytes]:
+    snaps = _SNAPSHOTS.get(store)
+    if snaps is None:
+        snaps = _SNAPSHOTS[store] = {}
+    return snaps
+
+
 def get_group(store: Store, scope: Scope, name: str) -> Doc | None:
-    return store.get(names.GROUP, scope, name)
+    doc = store.get(names.GROUP, scope, name)
+    key = (scope.account, scope.region, name)
+    if doc is None:
+        _snapshots(store).pop(key, None)
+    else:
+        _snapshots(store)[key] = marshal.dumps(doc, 2)
+    return doc
 
 
 def require_group(store: Store, scope: Scope, name: str) -> Doc:
@@ -42,11 +67,27 @@ def require_group(store: Store, scope: Scope, name: str) -> Doc:
 
 
 def save_group(store: Store, scope: Scope, doc: Doc) -> None:
+    """Write a group, unless the store already holds exactly this document."""
+    key = (scope.account, scope.region, doc["AutoScalingGroupName"])
+    snaps = _snapshots(store)
+    data = marshal.dumps(doc, 2)
+    if snaps.get(key) == data:
+        return
     store.put(names.GROUP, scope, doc["AutoScalingGroupName"], doc)
+    snaps[key] = data
+
+
+def delete_group(store: Store, scope: Scope, name: str) -> bool:
+    _snapshots(store).pop((scope.account, scope.region, name), None)
+    return store.delete(names.GROUP, scope, name)
 
 
 def all_groups(store: Store, scope: Scope) -> list[Doc]:
-    return [d for _, d in store.list(names.GROUP, scope)]
+    docs = [d for _, d in store.list(names.GROUP, scope)]
+    snaps = _snapshots(store)
+    for d in docs:
+        snaps[(scope.account, scope.region, d["AutoScalingGroupName"])] = marshal.dumps(d, 2)
+    return docs
 
 
 def members(doc: Doc) -> list[Doc]:

@@ -59,6 +59,10 @@ class Entry:
     spec: AlarmSpec | None = None  # None: a composite alarm
     query: metric_query.StatQuery | None = None  # a single-metric alarm's statistic
     metric: str | None = None  # … and its metric key
+    step: int = 60  # spec.step, spec.range_size and the range's length in seconds, precomputed
+    count: int = 0
+    span: int = 0
+    reader: tuple[Any, Any] | None = None  # metric_query.reader(query)
     slide: Slide | None = None  # the datapoints of the last evaluation (metric_query.slide_datapoints)
     # state → the Auto Scaling actions of that state's list (re-invoked every period)
     autoscaling: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -79,6 +83,9 @@ def make_entry(scope: Scope, name: str, version: int, doc: Doc) -> Entry:
         entry.query = metric_query.StatQuery(alarm["Namespace"], alarm["MetricName"], dims, spec.period,
                                              str(spec.statistic), alarm.get("Unit"))
         entry.metric = metrics.metric_key(alarm["Namespace"], alarm["MetricName"], dims)
+        entry.reader = metric_query.reader(entry.query)
+    entry.step, entry.count = spec.step, spec.range_size
+    entry.span = spec.range_size * spec.period
     entry.autoscaling = {state: tuple(a for a in alarm.get(actions) or [] if is_autoscaling(a))
                          for state, actions in STATE_ACTIONS.items()}
     return entry

@@ -124,11 +124,12 @@ class AlarmEngine:
 
     def _points(self, entry: Entry, spec: AlarmSpec, now: float) -> tuple[Datapoint | None, ...] | None:
         """The datapoint of each period of the range, from the sample window (None: use the source)."""
-        if entry.query is None or entry.metric is None or self.source is not datapoints:
+        if entry.reader is None or entry.metric is None or self.source is not datapoints:
             return None
-        entry.slide = slide = metric_query.slide_datapoints(
-            self.app.store, entry.scope, entry.query, entry.metric, window(spec, now)[0], spec.range_size,
-            self.window, entry.slide)
+        start = float(math.floor(now / entry.step) * entry.step - entry.span)  # alarm_eval.window
+        how, compute = entry.reader
+        entry.slide = slide = self.window.slide(self.app.store, entry.scope, entry.metric, start, entry.count,
+                                                spec.period, how, compute, entry.slide)
         return slide.points
 
     def _evaluate(self, entry: Entry, now: float, composites: list[str] | None = None, *,
@@ -184,19 +185,20 @@ class AlarmEngine:
              composites: list[str] | None = None) -> tuple[bool, float | None]:
         spec = entry.spec
         assert spec is not None
-        number = math.floor(now / spec.step)
+        step = entry.step
+        number = math.floor(now / step)
         last = self.evaluated.get(key)
         if last == number:
             return False, None
-        if now - number * spec.step < EVAL_DELAY and last is not None:
-            return False, number * spec.step + EVAL_DELAY - now
+        if now - number * step < EVAL_DELAY and last is not None:
+            return False, number * step + EVAL_DELAY - now
         self.evaluated[key] = number
         self._evaluate(entry, now, composites)
         if now - self.last_trim >= TRIM_SECONDS:
             self.last_trim = now
             records.trim_history(self.app.store, now)
             self.window.trim()
-        return True, (number + 1) * spec.step + EVAL_DELAY - now
+        return True, (number + 1) * step + EVAL_DELAY - now
 
 
 _ENGINES: weakref.WeakKeyDictionary[Any, AlarmEngine] = weakref.WeakKeyDictionary()

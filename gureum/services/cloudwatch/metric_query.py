@@ -76,7 +76,7 @@ def period_datapoints(
     The same numbers as :func:`read_points` (``key`` is the query's metric key), memoized per
     period in ``window``; a standard statistic is computed directly, without :func:`stats.aggregate`.
     """
-    how, compute = _how(q)
+    how, compute = reader(q)
     return window.periods(store, scope, key, start, end, q.period, how, compute)
 
 
@@ -86,11 +86,12 @@ def slide_datapoints(
 ) -> Slide:
     """:func:`period_datapoints` for ``count`` periods from ``start``, as a :class:`Slide` that the
     same reader hands back next time (the periods both ranges hold are not looked up again)."""
-    how, compute = _how(q)
+    how, compute = reader(q)
     return window.slide(store, scope, key, start, count, q.period, how, compute, last)
 
 
-def _how(q: StatQuery) -> tuple[Hashable, Callable[[list[stats.Sample], float], Datapoint | None]]:
+def reader(q: StatQuery) -> tuple[Hashable, Callable[[list[stats.Sample], float], Datapoint | None]]:
+    """How the window memoizes ``q``'s datapoints, and the function computing one period's."""
     how = ("datapoint", q.stat, q.unit)
     compute = _COMPUTE.get((how, q.period))
     if compute is None:

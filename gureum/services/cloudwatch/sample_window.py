@@ -60,6 +60,7 @@ class _Held:
     memo: dict[tuple[int, Hashable], dict[float, Any]] = field(default_factory=dict)
     memo_end: float = float("-inf")  # no memoized period reaches this time
     generation: int = 0  # moves whenever a memoized period is dropped
+    live: bool = True  # False once the window let go of it (trimmed away, cleared)
 
     def forget_periods(self, ts: float) -> None:
         """A sample at ``ts`` arrived: every memoized period holding it is stale."""
@@ -77,16 +78,17 @@ class Slide:
     (A plain slotted class: one is made per alarm evaluation, and frozen dataclasses are slow to make.)
     """
 
-    __slots__ = ("held", "generation", "period", "how", "start", "points")
+    __slots__ = ("held", "generation", "period", "how", "start", "points", "memo")
 
     def __init__(self, held: _Held, generation: int, period: int, how: Hashable, start: float,
-                 points: tuple[Any, ...]) -> None:
+                 points: tuple[Any, ...], memo: dict[float, Any]) -> None:
         self.held = held
         self.generation = generation
         self.period = period
         self.how = how
         self.start = start
         self.points = points
+        self.memo = memo  # held.memo[(period, how)]
 
 
 class SampleWindow:
@@ -122,6 +124,9 @@ class SampleWindow:
             held = _Held(start)
             held.rows = [(r.ts, r.seq, decode_sample(r.ts, r.doc)) for r in records]
             held.seqs = {r.seq for r in records}
+            old = self._held.get(k)
+            if old is not None:
+                old.live = False
             self._held[k] = held
         if start < held.wanted:
             held.wanted = start
@@ -170,7 +175,22 @@ class SampleWindow:
         previous answer) for the periods both ranges hold, when nothing memoized changed since."""
         end = start + count * period
         with self._lock:
+            if last is not None:  # the usual minute: the range moved on by one period
+                held = last.held
+                if (held.live and held.generation == last.generation and start == last.start + period
+                        and last.period == period and last.how == how and len(last.points) == count):
+                    at = end - period
+                    memo = last.memo
+                    point = memo.get(at, _MISSING)
+                    if point is _MISSING:
+                        point = memo[at] = compute(_between(held.rows, at, end), at)
+                        if end > held.memo_end:
+                            held.memo_end = end
+                    if start < held.wanted:
+                        held.wanted = start
+                    return Slide(held, held.generation, period, how, start, last.points[1:] + (point,), memo)
             held = self._held_from(store, scope, key, start)
+            memo = held.memo.setdefault((period, how), {})
             if (last is not None and last.held is held and last.generation == held.generation
                     and last.period == period and last.how == how and len(last.points) == count):
                 moved = (start - last.start) / period
@@ -179,14 +199,15 @@ class SampleWindow:
                 if 0 < moved < count and moved == int(moved):
                     kept = last.points[int(moved):]
                     fresh = self._periods(held, start + len(kept) * period, end, period, how, compute)
-                    return Slide(held, held.generation, period, how, start, kept + tuple(fresh))
+                    return Slide(held, held.generation, period, how, start, kept + tuple(fresh), memo)
             points = tuple(self._periods(held, start, end, period, how, compute))
-            return Slide(held, held.generation, period, how, start, points)
+            return Slide(held, held.generation, period, how, start, points, memo)
 
     def trim(self) -> None:
         with self._lock:
             for k, held in list(self._held.items()):
                 if held.wanted == float("inf"):
+                    held.live = False
                     del self._held[k]
                     continue
                 cut = bisect_left(held.rows, (held.wanted,))
@@ -202,6 +223,8 @@ class SampleWindow:
 
     def clear(self) -> None:
         with self._lock:
+            for held in self._held.values():
+                held.live = False
             self._held.clear()
 
     def __len__(self) -> int:
