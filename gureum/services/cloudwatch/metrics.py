@@ -113,6 +113,11 @@ def canonical(dimensions: Iterable[Mapping[str, Any]] | Mapping[str, str] | None
 
 
 def encode_sample(s: stats.Sample, resolution: int) -> dict[str, Any]:
+    """A sample as stored: ``{"x": value, "u", "r"}`` for one value (count 1), else its statistics
+    (``n``, ``s``, ``lo``, ``hi``) and its ``v`` (value, count) pairs."""
+    if s.count == 1.0 and len(s.values) == 1 and s.values[0] == (s.total, 1.0) \
+            and s.minimum == s.total == s.maximum:
+        return {"x": s.total, "u": s.unit, "r": resolution}
     doc: dict[str, Any] = {"n": s.count, "s": s.total, "lo": s.minimum, "hi": s.maximum, "u": s.unit, "r": resolution}
     if s.values:
         doc["v"] = [list(p) for p in s.values]
@@ -120,6 +125,8 @@ def encode_sample(s: stats.Sample, resolution: int) -> dict[str, Any]:
 
 
 def decode_sample(ts: float, doc: dict[str, Any]) -> stats.Sample:
+    if "x" in doc:
+        return stats.from_value(ts, float(doc["x"]), doc.get("u", "None"))
     values = tuple((float(v), float(c)) for v, c in doc.get("v", ()))
     return stats.Sample(ts, doc["n"], doc["s"], doc["lo"], doc["hi"], values, doc.get("u", "None"))
 
@@ -127,8 +134,8 @@ def decode_sample(ts: float, doc: dict[str, Any]) -> stats.Sample:
 def record_points(store: Store, scope: Scope, namespace: str, points: Sequence[Point], now: float) -> None:
     """Store checked points (one transaction) and mark their metrics active at ``now``."""
     by_key: dict[str, list[Point]] = {}
-    for p in points:
-        by_key.setdefault(metric_key(namespace, p.metric_name, p.dimensions), []).append(p)
+    for p in points:  # dimensions are canonical here (str pairs, sorted): the cached key directly
+        by_key.setdefault(_metric_key(namespace, p.metric_name, p.dimensions), []).append(p)
     active = _active(store)
     stored: list[tuple[str, list[tuple[int, stats.Sample]]]] = []
     written: list[str] = []  # metric documents (re)written

@@ -87,21 +87,23 @@ class MetricsController:
         return utilization(stats.cpu_percent, itype.vcpus if itype else 1, os.cpu_count() or 1)
 
     def _publish(self, chosen: list[tuple[Scope, Doc]], values: list[float | None], now: float) -> None:
-        from gureum.services.cloudwatch.metrics import publish
+        from gureum.services.cloudwatch.metrics import Value, publish_many
 
+        batches: dict[Scope, list[Value]] = {}  # one transaction per account and region
         groups: dict[tuple[Scope, str], list[float]] = {}
         for (scope, doc), value in zip(chosen, values, strict=True):
             if value is None:
                 continue
             iid = doc["InstanceId"]
             self.last[(scope, iid)] = now
-            publish(self.app.store, scope, NAMESPACE, "CPUUtilization", value,
-                    dimensions={"InstanceId": iid}, unit="Percent", timestamp=now)
+            batches.setdefault(scope, []).append(Value("CPUUtilization", value, {"InstanceId": iid}, "Percent"))
             group = tag_store.get(self.app.store, scope, iid).get(ASG_TAG)
             if group:
                 groups.setdefault((scope, group), []).append(value)
         for (scope, group), vals in groups.items():
-            publish(self.app.store, scope, NAMESPACE, "CPUUtilization", sum(vals) / len(vals),
-                    dimensions={"AutoScalingGroupName": group}, unit="Percent", timestamp=now)
+            batches.setdefault(scope, []).append(
+                Value("CPUUtilization", sum(vals) / len(vals), {"AutoScalingGroupName": group}, "Percent"))
+        for scope, batch in batches.items():
+            publish_many(self.app.store, scope, NAMESPACE, batch, timestamp=now)
         # Forget instances not sampled for a while (terminated), so the map stays small.
         self.last = {k: v for k, v in self.last.items() if now - v < 2 * BASIC_PERIOD}

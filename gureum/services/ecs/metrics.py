@@ -103,7 +103,7 @@ class MetricsController:
         return task_usage(task, samples) if samples else None
 
     def publish(self, running: list[tuple[Scope, Doc]], usages: list[TaskUsage | None], now: float) -> None:
-        from gureum.services.cloudwatch.metrics import publish
+        from gureum.services.cloudwatch.metrics import Value, publish_many
 
         groups: dict[tuple[Scope, tuple[tuple[str, str], ...]], list[TaskUsage]] = {}
         for (scope, t), u in zip(running, usages, strict=True):
@@ -113,8 +113,11 @@ class MetricsController:
             if t.get("_service"):
                 svc = (("ClusterName", str(t["_cluster"])), ("ServiceName", str(t["_service"])))
                 groups.setdefault((scope, svc), []).append(u)
+        batches: dict[Scope, list[Value]] = {}  # one transaction per account and region
         for (scope, dims), us in groups.items():
             cpu, mem = utilization(us)
             for name, value in (("CPUUtilization", cpu), ("MemoryUtilization", mem)):
                 if value is not None:
-                    publish(self.app.store, scope, NAMESPACE, name, value, dimensions=dict(dims), unit="Percent", timestamp=now)
+                    batches.setdefault(scope, []).append(Value(name, value, dict(dims), "Percent"))
+        for scope, batch in batches.items():
+            publish_many(self.app.store, scope, NAMESPACE, batch, timestamp=now)
