@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 Doc = dict[str, Any]
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(doc, separators=…), made once
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,14 +240,17 @@ class SqliteStore:
 
     def append_many(self, kind: str, scope: Scope, rows: Sequence[tuple[str, float, Doc]]) -> builtins.list[int]:
         """Append ``(key, ts, doc)`` rows to several series of one kind in one transaction; their seqs."""
-        sql = "INSERT INTO series (kind, account, region, key, ts, body) VALUES (?,?,?,?,?,?)"
-        seqs: builtins.list[int] = []
+        if not rows:
+            return []
+        params = [(kind, scope.account, scope.region, key, ts, _encode(doc)) for key, ts, doc in rows]
         with self.transaction():
-            execute = self._db.execute
-            for key, ts, doc in rows:
-                cur = execute(sql, (kind, scope.account, scope.region, key, ts, json.dumps(doc, separators=(",", ":"))))
-                seqs.append(int(cur.lastrowid or 0))
-        return seqs
+            self._db.executemany(
+                "INSERT INTO series (kind, account, region, key, ts, body) VALUES (?,?,?,?,?,?)", params
+            )
+            last = int(self._db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        # One statement on one connection, under the lock, in one transaction: AUTOINCREMENT
+        # gave the rows consecutive seqs, the last one ``last``.
+        return builtins.list(range(last - len(params) + 1, last + 1))
 
     def series(
         self,

@@ -108,6 +108,9 @@ def canonical(dimensions: Iterable[Mapping[str, Any]] | Mapping[str, str] | None
     if dimensions is None:
         return ()
     if isinstance(dimensions, Mapping):
+        if len(dimensions) == 1:  # the usual one dimension: nothing to sort
+            ((k, v),) = dimensions.items()
+            return ((str(k), str(v)),)
         return tuple(sorted((str(k), str(v)) for k, v in dimensions.items()))
     return tuple(sorted((str(d["Name"]), str(d["Value"])) for d in dimensions))
 
