@@ -252,6 +252,27 @@ def next_state(spec: AlarmSpec, points: Sequence[Datapoint | None], previous: St
     return _judge(spec, points, _STATES[previous])[0]
 
 
+def state_judge(spec: AlarmSpec) -> Callable[[Sequence[Datapoint | None], str], State]:
+    """:func:`next_state` for one spec, with everything the spec fixes looked up once (the evaluator
+    keeps one per alarm and asks it every minute)."""
+    n, m = spec.evaluation_periods, spec.datapoints_to_alarm
+    op, threshold = THRESHOLD_OPERATORS[spec.comparison][0], spec.threshold
+    general = _low_limit(spec.statistic, spec.low_sample) is not None
+    alarm, ok = State.ALARM, State.OK
+
+    def judge(points: Sequence[Datapoint | None], previous: str) -> State:
+        real = [p for p in points if p is not None]
+        if general or len(real) < n:
+            return _judge(spec, points, _STATES[previous])[0]
+        breaching = 0
+        for p in real[-n:]:
+            if op(p.value, threshold):
+                breaching += 1
+        return alarm if breaching >= m else ok
+
+    return judge
+
+
 def _judge(spec: AlarmSpec, points: Sequence[Datapoint | None], prev: State) -> tuple[State, float | None]:
     """The state and the newest evaluated value.
 

@@ -1,0 +1,60 @@
+"""The evaluator's shortcuts decide exactly what the full rules decide.  Pure.
+
+:func:`alarm_eval.state_judge` (every minute) and :func:`alarm_eval.decide_slots`
+count the newest N datapoints directly when there are enough; the reference here
+is the general path — every period filled as TreatMissingData says, then the
+rules of :func:`alarm_eval._decide` — for random ranges with gaps, M of N,
+every operator and TreatMissingData, and percentiles with few samples.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gureum.services.cloudwatch import alarm_eval as ae
+from gureum.services.cloudwatch.alarm_eval import AlarmSpec, Datapoint, State
+
+NOW = 1_795_000_000.0 + 35
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[AlarmSpec, tuple[Datapoint | None, ...], State]:
+    n = draw(st.integers(1, 6))
+    spec = AlarmSpec(
+        period=draw(st.sampled_from([10, 60, 300])), evaluation_periods=n,
+        datapoints_to_alarm=draw(st.integers(1, n)), threshold=50.0,
+        comparison=draw(st.sampled_from(sorted(ae.THRESHOLD_OPERATORS))),
+        treat_missing=draw(st.sampled_from(ae.TREAT_MISSING)),
+        statistic=draw(st.sampled_from(["Average", "p90", "p10"])),
+        low_sample=draw(st.sampled_from(["evaluate", "ignore"])),
+    )
+    start, _ = ae.window(spec, NOW)
+    points = tuple(
+        None if draw(st.booleans()) and draw(st.booleans()) else
+        Datapoint(start + i * spec.period, draw(st.sampled_from([10.0, 50.0, 90.0])),
+                  draw(st.sampled_from([1.0, 5.0, 200.0])))
+        for i in range(spec.range_size))
+    return spec, points, draw(st.sampled_from(list(State)))
+
+
+def reference(spec: AlarmSpec, points: tuple[Datapoint | None, ...], previous: State) -> State:
+    evaluated = ae._evaluated(spec, ae.window(spec, NOW)[0], points)
+    limit = ae.low_sample_limit(spec.statistic) if spec.low_sample == "ignore" else None
+    if limit is not None and any(s.point is not None and s.point.sample_count is not None
+                                 and s.point.sample_count < limit for s in evaluated):
+        return previous
+    return ae._decide(spec, evaluated, previous)
+
+
+@settings(max_examples=600, deadline=None)
+@given(cases())
+def test_shortcuts_match_the_full_rules(case: tuple[AlarmSpec, tuple[Datapoint | None, ...], State]) -> None:
+    spec, points, previous = case
+    want = reference(spec, points, previous)
+    assert ae.state_judge(spec)(points, previous.value) is want
+    assert ae.next_state(spec, points, previous) is want
+    decision = ae.decide_slots(spec, points, NOW, previous)
+    assert decision.state is want and decision.changed == (want is not previous)
+    real = [p for p in points if p is not None]
+    assert ae.decide(spec, real, NOW, previous).state is want  # from the datapoints as a list
