@@ -58,7 +58,7 @@ class _Active:
         # (account, region, namespace) → how many of ``known`` are in it
         self.counts: dict[tuple[str, str, str], int] = {}
 
-    def check(self, store: Store, scope: Scope, namespace: str) -> None:
+    def check(self, store: Store, scope: Scope, namespace: str) -> bool:
         """Forget the namespace's documents if the store holds fewer than were written (a reset)."""
         ns = (scope.account, scope.region, namespace)
         known = self.counts.get(ns, 0)
@@ -67,6 +67,8 @@ class _Active:
             for k in [k for k in self.known if k[:2] == ns[:2] and k[2].startswith(prefix)]:
                 del self.known[k]
             self.counts[ns] = 0
+            return True
+        return False
 
     def newest(self, scope: Scope, key: str) -> float | None:
         mark = self.known.get((scope.account, scope.region, key))
@@ -91,11 +93,12 @@ def metric_key(namespace: str, name: str, dimensions: Dimensions) -> str:
     return _metric_key(namespace, name, tuple((str(n), str(v)) for n, v in dimensions))
 
 
-@functools.lru_cache(maxsize=8192)  # the evaluator asks for the same keys every minute
+@functools.lru_cache(maxsize=8192)  # the evaluator and publishers ask for the same keys every minute
 def _metric_key(namespace: str, name: str, dimensions: Dimensions) -> str:
     return _json([namespace, name, [list(d) for d in sorted(dimensions)]])
 
 
+@functools.lru_cache(maxsize=1024)
 def key_prefix(namespace: str | None, name: str | None = None) -> str:
     if namespace is None:
         return ""
@@ -136,44 +139,56 @@ def decode_sample(ts: float, doc: dict[str, Any]) -> stats.Sample:
 
 def record_points(store: Store, scope: Scope, namespace: str, points: Sequence[Point], now: float) -> None:
     """Store checked points (one transaction) and mark their metrics active at ``now``."""
-    by_key: dict[str, list[Point]] = {}
-    for p in points:  # dimensions are canonical here (str pairs, sorted): the cached key directly
-        by_key.setdefault(_metric_key(namespace, p.metric_name, p.dimensions), []).append(p)
+    # Dimensions are canonical here (str pairs, sorted): the cached key directly.
+    _record(store, scope, namespace, [(_metric_key(namespace, p.metric_name, p.dimensions), p.metric_name,
+                                       p.dimensions, p.sample, p.resolution) for p in points], now)
+
+
+_Item = tuple[str, str, Dimensions, stats.Sample, int]  # metric key, name, dimensions, sample, resolution
+
+
+def _due(known: dict[tuple[str, str, str], list[float]], scope: Scope, items: list[_Item],
+         now: float) -> dict[str, tuple[str, Dimensions]]:
+    """The metric documents to (re)write: new to this process, or their ``lastPut`` too old."""
+    due: dict[str, tuple[str, Dimensions]] = {}
+    for key, name, dims, _, _ in items:
+        if key not in due:
+            mark = known.get((scope.account, scope.region, key))
+            if mark is None or not 0 <= now - mark[0] < ACTIVE_REFRESH:
+                due[key] = (name, dims)
+    return due
+
+
+def _record(store: Store, scope: Scope, namespace: str, items: list[_Item], now: float) -> None:
     active = _active(store)
-    stored: list[tuple[str, list[tuple[int, stats.Sample]]]] = []
-    written: list[str] = []  # metric documents (re)written
+    rows = [(key, sample.ts, encode_sample(sample, resolution)) for key, _, _, sample, resolution in items]
     with store.transaction():
-        active.check(store, scope, namespace)
-        rows = [(key, p.sample.ts, encode_sample(p.sample, p.resolution)) for key, group in by_key.items() for p in group]
-        seqs = iter(store.append_many(DATA, scope, rows))
-        for key, group in by_key.items():
-            stored.append((key, [(next(seqs), p.sample) for p in group]))
-            mark = active.known.get((scope.account, scope.region, key))
-            if mark is not None and 0 <= now - mark[0] < ACTIVE_REFRESH:
-                continue
-            first = group[0]
-            store.put(METRIC, scope, key, {
-                "Namespace": namespace,
-                "MetricName": first.metric_name,
-                "Dimensions": [{"Name": n, "Value": v} for n, v in first.dimensions],
-                "lastPut": now,
-            })
-            written.append(key)
+        due = _due(active.known, scope, items, now)
+        if len(due) < len({item[0] for item in items}) and active.check(store, scope, namespace):
+            due = _due(active.known, scope, items, now)  # the store was reset: every document again
+        seqs = store.append_many(DATA, scope, rows)
+        for key, (name, dims) in due.items():
+            store.put(METRIC, scope, key, {"Namespace": namespace, "MetricName": name,
+                                           "Dimensions": [{"Name": n, "Value": v} for n, v in dims],
+                                           "lastPut": now})
     # Committed: what this process knows of the documents, then the evaluator's samples.
-    for key in written:
-        k = (scope.account, scope.region, key)
+    acct, region = scope.account, scope.region
+    for key in due:
+        k = (acct, region, key)
         if k not in active.known:
-            ns = (scope.account, scope.region, namespace)
+            ns = (acct, region, namespace)
             active.counts[ns] = active.counts.get(ns, 0) + 1
         active.known[k] = [now, now]
-    for key, _ in stored:
-        mark = active.known.get((scope.account, scope.region, key))
+    by_key: dict[str, list[tuple[int, stats.Sample]]] = {}
+    for seq, (key, _, _, sample, _) in zip(seqs, items, strict=True):
+        by_key.setdefault(key, []).append((seq, sample))
+    for key in by_key:
+        mark = active.known.get((acct, region, key))
         if mark is not None and now > mark[1]:
             mark[1] = now
     window = sample_window.held(store)
     if window is not None:  # the alarm evaluator's in-memory samples (committed ones only)
-        for key, rows in stored:
-            window.note(scope, key, rows)
+        window.note_many(scope, by_key)
 
 
 def publish(
@@ -207,10 +222,13 @@ def publish_many(
 ) -> None:
     """Record many values of one namespace at one time, in one transaction (Gureum's own collectors)."""
     ts = float(int(timestamp)) if resolution == 1 else float(int(timestamp // 60) * 60)
-    points = [Point(v.name, canonical(v.dimensions), stats.from_value(ts, float(v.value), v.unit), resolution)
-              for v in values]
-    if points:
-        record_points(store, scope, namespace, points, timestamp)
+    items: list[_Item] = []
+    for v in values:
+        dims = canonical(v.dimensions)
+        items.append((_metric_key(namespace, v.name, dims), v.name, dims,
+                      stats.from_value(ts, float(v.value), v.unit), resolution))
+    if items:
+        _record(store, scope, namespace, items, timestamp)
 
 
 def read_samples(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import weakref
 from bisect import bisect_left, insort
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,20 +98,28 @@ class SampleWindow:
 
     def note(self, scope: Scope, key: str, rows: Iterable[tuple[int, stats.Sample]]) -> None:
         """Samples just stored (seq, sample); kept only for metrics already held."""
+        self.note_many(scope, {key: rows})
+
+    def note_many(self, scope: Scope, by_key: Mapping[str, Iterable[tuple[int, stats.Sample]]]) -> None:
+        """:meth:`note` for several metrics at once."""
         with self._lock:
-            held = self._held.get((scope.account, scope.region, key))
-            if held is None:
-                return
-            for seq, sample in rows:
-                if seq in held.seqs or sample.ts < held.since:
-                    continue
-                held.seqs.add(seq)
-                held.forget_periods(sample.ts)
-                row = (sample.ts, seq, sample)
-                if not held.rows or (held.rows[-1][0], held.rows[-1][1]) < (row[0], row[1]):
-                    held.rows.append(row)
-                else:
-                    insort(held.rows, row, key=lambda r: (r[0], r[1]))
+            for key, rows in by_key.items():
+                held = self._held.get((scope.account, scope.region, key))
+                if held is not None:
+                    self._note(held, rows)
+
+    @staticmethod
+    def _note(held: _Held, rows: Iterable[tuple[int, stats.Sample]]) -> None:
+        for seq, sample in rows:
+            if seq in held.seqs or sample.ts < held.since:
+                continue
+            held.seqs.add(seq)
+            held.forget_periods(sample.ts)
+            row = (sample.ts, seq, sample)
+            if not held.rows or (held.rows[-1][0], held.rows[-1][1]) < (row[0], row[1]):
+                held.rows.append(row)
+            else:
+                insort(held.rows, row, key=lambda r: (r[0], r[1]))
 
     def _held_from(self, store: Store, scope: Scope, key: str, start: float) -> _Held:
         """The held samples of a metric, loaded from the store if not held from ``start`` on (locked)."""
