@@ -161,13 +161,16 @@ class AlarmEngine:
         """Evaluate every alarm whose step came (simulations call this; the runner goes key by key)."""
         count = 0
         evaluated = self.evaluated
+        numbers: dict[int, int] = {}  # step → its number at ``now``
         for _, entries in self.cache.scopes():
             composites = [e.name for e in entries if e.composite]
             for entry in entries:  # _run, inlined: a hundred alarms a minute
                 if entry.spec is None:
                     continue
                 step = entry.step
-                number = math.floor(now / step)
+                number = numbers.get(step)
+                if number is None:
+                    number = numbers[step] = math.floor(now / step)
                 last = evaluated.get(entry.key)
                 if last == number or (last is not None and now - number * step < EVAL_DELAY):
                     continue

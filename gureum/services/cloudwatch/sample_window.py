@@ -73,7 +73,8 @@ class _Held:
 
 
 class Slide:
-    """What :meth:`SampleWindow.slide` computed last for one reader: reused when the range moves on.
+    """What :meth:`SampleWindow.slide` computed last for one reader: reused (and moved on, in place)
+    when the range moves on; a reader must not share it.
 
     (A plain slotted class: one is made per alarm evaluation, and frozen dataclasses are slow to make.)
     """
@@ -196,7 +197,8 @@ class SampleWindow:
                             held.memo_end = end
                     if start < held.wanted:
                         held.wanted = start
-                    return Slide(held, held.generation, period, how, start, last.points[1:] + (point,), memo)
+                    last.start, last.points = start, last.points[1:] + (point,)  # the reader's own: moved on
+                    return last
             held = self._held_from(store, scope, key, start)
             memo = held.memo.setdefault((period, how), {})
             if (last is not None and last.held is held and last.generation == held.generation
