@@ -17,17 +17,25 @@ server runs, on a :class:`SimClock`, against ``SqliteStore(":memory:")``:
   M-of-N, and the four TreatMissingData variants on a metric with gaps, with
   SNS actions — 100 alarms in all.
 
-Every simulated minute: the minute that just ended is published
-(``metrics.publish`` as Gureum's services publish, PutMetricData for the
-latency), the alarm engine ticks (:meth:`AlarmEngine.tick`: store read,
-pure ``decide``, transitions, actions on the bus → Auto Scaling's policy
-execution), and each group controller reconciles (``reconcile_now``) when it
-is woken — a policy changed its desired capacity (the runner's queue) or the
-time its last reconcile asked to come back (``Requeue``) has come — checked
-every 10 simulated seconds.  (The server's runner also resyncs every group
-every 10 s; that safety net is not replayed: at ~0.3 ms a reconcile it
-alone would be 172,800 reconciles a day.)  Load follows a day curve with noise; per-instance CPU is the load
-over the instances in service, so the groups really scale out and in.
+Every simulated minute: the minute that just ended is published as a
+collector or an agent sends it, one batch per namespace
+(``metrics.publish_many`` for ``AWS/EC2`` CPU and ``Bench`` load and
+heartbeats — how Gureum's own services publish — and one PutMetricData call
+for the five latency distributions), the alarm engine ticks
+(:meth:`AlarmEngine.tick`: the alarms from its cache of the store, each
+one's datapoints from the sample window, the pure state judge, transitions
+written to the store with their history, actions on the bus → Auto
+Scaling's policy execution), and each group controller reconciles
+(``reconcile_now``) when it is woken — a policy changed its desired capacity
+(the runner's queue) or the time its last reconcile asked to come back
+(``Requeue``) has come — checked every 10 simulated seconds (the clock jumps
+over a step at which no group is due: it would reconcile nothing).  (The
+server's runner also resyncs every group every 10 s; that safety net is not
+replayed: at ~0.3 ms a reconcile it alone would be 172,800 reconciles a
+day.)  Load follows a day curve with noise; per-instance CPU is the load
+over the group's members in service — read from the store after each of its
+reconciles, the only place they change, and charged to publishing — so the
+groups really scale out and in.
 
 Reported: wall time of the replay split into publishing, alarm evaluation
 (including the policy runs the actions trigger) and group reconciles;

@@ -15,8 +15,9 @@ Rules:
   (the evaluator's own writes: a transition, re-invoked actions) is still
   the stored document, so it is kept and takes the new version;
 * when the listing generation moves, the alarms written since are looked
-  at (new ones loaded, deleted ones dropped); a reset of the store
-  (:func:`alarm_records.forget`) reloads everything;
+  at (new ones loaded, deleted ones dropped); a reset of the store —
+  announced by CloudWatch's reset hook (``alarm_controller.reset`` →
+  :func:`alarm_records.forget`) — reloads everything;
 * a caller that fails half-way through a write drops the entry
   (:meth:`AlarmCache.drop`): the next use reads the store.
 

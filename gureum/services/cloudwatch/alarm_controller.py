@@ -2,12 +2,17 @@
 period for 10/20/30-second alarms) on the injected clock.
 
 Theory of operation: the ``cloudwatch.alarm`` controller's keys are
-``[account, region, name]``.  :meth:`AlarmEngine.evaluate` reads the alarm,
-reads its datapoints for the evaluation range (:mod:`metric_query` — the
-same numbers GetMetricData gives — from the decoded samples the store's
-:mod:`sample_window` holds in memory), runs the pure :func:`alarm_eval.evaluate`
-and, on a new state, applies it (:mod:`alarm_transitions`: history, actions,
-composite parents).  When the state holds, Auto Scaling actions are invoked
+``[account, region, name]``.  An evaluation takes the alarm from the
+engine's :class:`~alarm_cache.AlarmCache` (decoded once, read again only
+after a write), its datapoints for the evaluation range (:mod:`metric_query`
+— the same numbers GetMetricData gives — one per period from the decoded
+samples the store's :mod:`sample_window` holds, the range sliding on by a
+period each minute), asks the alarm's pure state judge
+(:func:`alarm_eval.state_judge`) for the next state and, only on a new
+state, makes the full :class:`~alarm_eval.Decision` with its words and
+applies it (:mod:`alarm_transitions`: the state and its history written at
+once, actions, composite parents).  An evaluation that changes nothing
+writes nothing.  When the state holds, Auto Scaling actions are invoked
 again once per period.
 
 Scheduling: an alarm is evaluated at most once per evaluation step (the
@@ -33,8 +38,17 @@ from typing import TYPE_CHECKING, Any
 from gureum.core.runner import Requeue
 from gureum.core.store import Scope
 from gureum.services.cloudwatch import alarm_records as records
-from gureum.services.cloudwatch import alarm_transitions, metric_math, metric_query, metrics, sample_window
-from gureum.services.cloudwatch.alarm_cache import AlarmCache, Entry, alarm_key
+from gureum.services.cloudwatch import (
+    alarm_transitions,
+    metric_math,
+    metric_query,
+    metrics,
+    sample_window,
+)
+from gureum.services.cloudwatch.alarm_cache import AlarmCache, Entry
+from gureum.services.cloudwatch.alarm_cache import (
+    alarm_key as alarm_key,  # the controller keys, re-exported
+)
 from gureum.services.cloudwatch.alarm_eval import (
     AlarmSpec,
     Datapoint,

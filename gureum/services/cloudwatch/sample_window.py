@@ -19,6 +19,10 @@ Rules:
   numbers a read of the store gives;
 * :meth:`SampleWindow.periods` also keeps each period's aggregate, computed
   once and again only when a sample of that period arrives (late data);
+  :meth:`SampleWindow.slide` gives one reader (an alarm) its range again a
+  period later by looking up only the newest period, as long as the
+  metric's ``generation`` (moved by every dropped aggregate: late data, a
+  trim) is the one it saw;
 * :meth:`SampleWindow.trim` (the evaluator calls it now and then) drops
   metrics nobody read since the last trim and samples older than the oldest
   start asked for; :func:`forget` drops everything (the app's reset).
