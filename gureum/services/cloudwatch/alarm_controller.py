@@ -135,16 +135,6 @@ class AlarmEngine:
             return None
         return self._evaluate(entry, now, wanted=True)
 
-    def _points(self, entry: Entry, spec: AlarmSpec, now: float) -> tuple[Datapoint | None, ...] | None:
-        """The datapoint of each period of the range, from the sample window (None: use the source)."""
-        if entry.reader is None or entry.metric is None or self.source is not datapoints:
-            return None
-        start = float(math.floor(now / entry.step) * entry.step - entry.span)  # alarm_eval.window
-        how, compute = entry.reader
-        entry.slide = slide = self.window.slide(self.app.store, entry.scope, entry.metric, start, entry.count,
-                                                spec.period, how, compute, entry.slide)
-        return slide.points
-
     def _evaluate(self, entry: Entry, now: float, composites: list[str] | None = None, *,
                   wanted: bool = False) -> Decision | None:
         """One evaluation; the decision when the state changed, or always when ``wanted``."""
@@ -152,13 +142,21 @@ class AlarmEngine:
         assert spec is not None
         doc = entry.doc
         state = doc["alarm"]["StateValue"]
-        points = self._points(entry, spec, now)
-        if points is None:
+        decision: Decision | None = None
+        if entry.reader is not None and entry.metric is not None and self.source is datapoints:
+            # The datapoint of each period of the range, from the sample window (alarm_eval.window).
+            step = entry.step
+            how, compute = entry.reader
+            entry.slide = slide = self.window.slide(
+                self.app.store, entry.scope, entry.metric, float(math.floor(now / step) * step - entry.span),
+                entry.count, spec.period, how, compute, entry.slide)
+            points = slide.points
+            judge = entry.judge
+            if wanted or judge is None or judge(points, state) != state:
+                decision = decide_slots(spec, points, now, state)
+            # else the usual minute: the state holds (no words, no Decision)
+        else:
             decision = decide(spec, self.source(self.app, entry.scope, doc["alarm"], spec, now), now, state)
-        elif wanted or entry.judge is None or entry.judge(points, state) != state:
-            decision = decide_slots(spec, points, now, state)
-        else:  # the usual minute: the state holds (no words, no Decision)
-            decision = None
         try:
             if decision is not None and decision.changed:  # words only for a change
                 reason, data = explain(spec, decision, now)

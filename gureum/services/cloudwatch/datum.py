@@ -87,6 +87,15 @@ def _number(value: Any, member: str) -> float:
     return x
 
 
+def _numbers(values: list[Any], member: str) -> list[float]:
+    """:func:`_number` of each (the member named only when one is refused)."""
+    out = [float(v) for v in values]
+    for v, x in zip(values, out, strict=True):
+        if not math.isfinite(x) or abs(x) > MAX_MAGNITUDE:
+            raise invalid_value(f"The value {v} for parameter {member} is invalid.")
+    return out
+
+
 def _timestamp(datum: dict[str, Any], member: str, now: float) -> float:
     if datum.get("Timestamp") is None:
         return now
@@ -124,13 +133,13 @@ def _sample(datum: dict[str, Any], member: str, ts: float, unit: str) -> stats.S
 
 
 def _values_sample(datum: dict[str, Any], member: str, ts: float, unit: str) -> stats.Sample:
-    values = [_number(v, f"{member}.Values") for v in datum["Values"]]
+    values = _numbers(datum["Values"], f"{member}.Values")
     counts = datum.get("Counts")
     if len(values) > MAX_VALUES:
         raise invalid_value(f"The collection {member}.Values must not have a size greater than {MAX_VALUES}.")
     if counts is not None and len(counts) != len(values):
         raise invalid_value(f"The parameters {member}.Values and {member}.Counts must be of the same size.")
-    weights = [_number(c, f"{member}.Counts") for c in counts] if counts is not None else None
+    weights = _numbers(counts, f"{member}.Counts") if counts is not None else None
     if weights is not None and any(c < 0 for c in weights):
         raise invalid_value(f"The parameter {member}.Counts must not contain negative values.")
     try:
