@@ -73,7 +73,7 @@ def forget_group(app: App, scope: Scope, name: str) -> None:
     for kind in (names.HOOK, names.SCHEDULED, names.REFRESH):
         for key, _ in app.store.list(kind, scope, prefix=f"{name}/"):
             app.store.delete(kind, scope, key)
-    app.store.delete(names.GROUP, scope, name)
+    records.delete_group(app.store, scope, name)
 
 
 def _spec(app: App, scope: Scope, group: Doc) -> group_reconcile.GroupSpec:

@@ -47,7 +47,7 @@ CONFIG_OF = {
 }
 MAX_VALUE_LENGTH = 128
 MAX_EVALUATIONS = 5  # "up to five match evaluations per rule"
-_METHOD = re.compile(r"^[A-Z_-]{1,40}$")
+_METHOD = re.compile(r"^[A-Z_-]{1,40}\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class RuleError(ValueError):
 def wildcard(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     """``*`` and ``?`` as ALB reads them; everything else literal."""
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(f"^{body}$", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return re.compile(f"^{body}\\Z", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
 def _any(patterns: Iterable[str], value: str, ignore_case: bool) -> bool:
@@ -190,7 +190,7 @@ def compile_condition(raw: dict[str, Any]) -> Condition:
     header = ""
     if f == "http-header":
         header = str(config.get("HttpHeaderName") or "").lower()
-        if not header or not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}$", header):
+        if not header or not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}\Z", header):
             raise RuleError("An 'http-header' condition needs a valid HttpHeaderName")
     return Condition(f, values, header)
 
