@@ -58,3 +58,43 @@ def test_shortcuts_match_the_full_rules(case: tuple[AlarmSpec, tuple[Datapoint |
     assert decision.state is want and decision.changed == (want is not previous)
     real = [p for p in points if p is not None]
     assert ae.decide(spec, real, NOW, previous).state is want  # from the datapoints as a list
+
+
+@st.composite
+def slides(draw: st.DrawFn) -> tuple[AlarmSpec, list[tuple[tuple[Datapoint | None, ...], State]]]:
+    """A spec and the ranges one alarm sees minute after minute: mostly moved on by a period (a new
+    newest datapoint), sometimes with an older period changed (late data) or a fresh range."""
+    spec, points, _ = draw(cases())
+    value = st.sampled_from([10.0, 49.0, 50.0, 51.0, 90.0])
+
+    def point(ts: float) -> Datapoint | None:
+        if draw(st.integers(0, 3)) == 0:
+            return None
+        return Datapoint(ts, draw(value), draw(st.sampled_from([1.0, 5.0, 200.0])))
+
+    out = [(points, draw(st.sampled_from(list(State))))]
+    for _ in range(draw(st.integers(1, 25))):
+        how = draw(st.sampled_from(["move"] * 6 + ["late", "fresh", "same"]))
+        start = points[0].ts if points[0] is not None else None  # only the order of the periods matters
+        ts = (start or 0.0) + len(points) * spec.period
+        if how == "move":
+            points = points[1:] + (point(ts),)
+        elif how == "late":
+            i = draw(st.integers(1, len(points) - 1))  # an older period's datapoint changed, then moved on
+            points = points[1:i] + (point(points[i].ts if points[i] else 0.0),) + points[i + 1:] + (point(ts),)
+        elif how == "fresh":
+            points = tuple(point(i * spec.period) for i in range(spec.range_size))
+        out.append((points, draw(st.sampled_from(list(State)))))
+    return spec, out
+
+
+@settings(max_examples=400, deadline=None)
+@given(slides())
+def test_the_carried_judge_matches_the_full_rules_minute_after_minute(
+    case: tuple[AlarmSpec, list[tuple[tuple[Datapoint | None, ...], State]]],
+) -> None:
+    spec, ranges = case
+    judge = ae.state_judge(spec)  # one per alarm, carried from range to range
+    for points, previous in ranges:
+        assert len(points) == spec.range_size
+        assert judge(points, previous.value) is reference(spec, points, previous)

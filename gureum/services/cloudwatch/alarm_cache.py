@@ -69,14 +69,12 @@ class Entry:
     slide: Slide | None = None  # the datapoints of the last evaluation (metric_query.slide_datapoints)
     # state → the Auto Scaling actions of that state's list (re-invoked every period)
     autoscaling: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    @property
-    def composite(self) -> bool:
-        return self.doc.get("type") == "CompositeAlarm"
+    composite: bool = False  # a composite alarm (the evaluator's tick lists them per scope)
 
 
 def make_entry(scope: Scope, name: str, version: int, doc: Doc) -> Entry:
     entry = Entry(scope, name, version, doc, alarm_key(scope, name), (scope.account, scope.region, name))
+    entry.composite = doc.get("type") == "CompositeAlarm"
     if doc.get("type") != "MetricAlarm":
         return entry
     alarm = doc["alarm"]

@@ -136,25 +136,25 @@ class AlarmEngine:
         return self._evaluate(entry, now, wanted=True)
 
     def _evaluate(self, entry: Entry, now: float, composites: list[str] | None = None, *,
-                  wanted: bool = False) -> Decision | None:
-        """One evaluation; the decision when the state changed, or always when ``wanted``."""
+                  wanted: bool = False, points: tuple[Datapoint | None, ...] | None = None) -> Decision | None:
+        """One evaluation; the decision when the state changed, or always when ``wanted``.
+
+        ``points``: the range's datapoints when the caller (the tick) already slid it.
+        """
         spec = entry.spec
         assert spec is not None
         doc = entry.doc
         state = doc["alarm"]["StateValue"]
         decision: Decision | None = None
-        if entry.reader is not None and entry.metric is not None and self.source is datapoints:
-            # The datapoint of each period of the range, from the sample window (alarm_eval.window).
-            step = entry.step
-            how, compute = entry.reader
-            entry.slide = slide = self.window.slide(
-                self.app.store, entry.scope, entry.metric, float(math.floor(now / step) * step - entry.span),
-                entry.count, spec.period, how, compute, entry.slide)
-            points = slide.points
+        if points is None and entry.reader is not None and entry.metric is not None and self.source is datapoints:
+            points = self._slide(entry, now)
             judge = entry.judge
-            if wanted or judge is None or judge(points, state) != state:
+            if not wanted and judge is not None and judge(points, state) == state:
+                points = None  # the usual minute: the state holds (no words, no Decision)
+            else:
                 decision = decide_slots(spec, points, now, state)
-            # else the usual minute: the state holds (no words, no Decision)
+        elif points is not None:
+            decision = decide_slots(spec, points, now, state)
         else:
             decision = decide(spec, self.source(self.app, entry.scope, doc["alarm"], spec, now), now, state)
         try:
@@ -169,26 +169,61 @@ class AlarmEngine:
             raise
         return decision
 
+    def _slide(self, entry: Entry, now: float) -> tuple[Datapoint | None, ...]:
+        """The datapoint of each period of the range, from the sample window (alarm_eval.window)."""
+        spec = entry.spec
+        assert spec is not None and entry.reader is not None and entry.metric is not None
+        step = entry.step
+        how, compute = entry.reader
+        entry.slide = slide = self.window.slide(
+            self.app.store, entry.scope, entry.metric, float(math.floor(now / step) * step - entry.span),
+            entry.count, spec.period, how, compute, entry.slide)
+        return slide.points  # type: ignore[no-any-return]
+
     def tick(self, now: float) -> int:
-        """Evaluate every alarm whose step came (simulations call this; the runner goes key by key)."""
+        """Evaluate every alarm whose step came (simulations call this; the runner goes key by key).
+
+        The usual evaluation is inlined: the range slid on by a period (the sample window), the
+        alarm's carried judge (:func:`alarm_eval.state_judge`) says the state holds, and only Auto
+        Scaling actions due again are looked at; a change goes through :meth:`_evaluate`.
+        """
         count = 0
         evaluated = self.evaluated
         numbers: dict[int, int] = {}  # step → its number at ``now``
-        for _, entries in self.cache.scopes():
+        store, slide = self.app.store, self.window.slide
+        direct = self.source is datapoints
+        for scope, entries in self.cache.scopes():
             composites = [e.name for e in entries if e.composite]
-            for entry in entries:  # _run, inlined: a hundred alarms a minute
-                if entry.spec is None:
+            for entry in entries:
+                spec = entry.spec
+                if spec is None:
                     continue
                 step = entry.step
                 number = numbers.get(step)
                 if number is None:
                     number = numbers[step] = math.floor(now / step)
-                last = evaluated.get(entry.key)
+                key = entry.key
+                last = evaluated.get(key)
                 if last == number or (last is not None and now - number * step < EVAL_DELAY):
                     continue
-                evaluated[entry.key] = number
-                self._evaluate(entry, now, composites)
+                evaluated[key] = number
                 count += 1
+                reader = entry.reader
+                if reader is None or entry.metric is None or not direct:
+                    self._evaluate(entry, now, composites)
+                    continue
+                entry.slide = moved = slide(store, scope, entry.metric, float(number * step - entry.span),
+                                            entry.count, spec.period, reader[0], reader[1], entry.slide)
+                points = moved.points
+                state = entry.doc["alarm"]["StateValue"]
+                if entry.judge(points, state) != state:  # type: ignore[misc]
+                    self._evaluate(entry, now, composites, points=points)
+                elif entry.autoscaling.get(state):
+                    try:
+                        alarm_transitions.reinvoke_due(self.app, scope, entry.doc, spec.period, now)
+                    except BaseException:
+                        self.cache.drop(scope, entry.name)
+                        raise
         self._trim(now)
         return count
 

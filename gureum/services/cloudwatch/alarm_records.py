@@ -159,36 +159,49 @@ def config_history_data(kind: str, alarm: Mapping[str, Any], original: Mapping[s
     return json.dumps(body, separators=(",", ":"))
 
 
-@functools.lru_cache(maxsize=1024)  # a state's reason data is read again when the next state comes
-def _reason_data_json(text: str) -> Any:
+@functools.lru_cache(maxsize=1024)  # a state's reason data is written again when the next state comes
+def _reason_data_text(text: str) -> str:
+    """A StateReasonData as it appears inside HistoryData: its JSON re-encoded compactly
+    (a string if it is not JSON)."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError:
-        return text
+        value = text
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _state_part(a: Mapping[str, Any]) -> str:
+    text = '{"stateValue":' + json.dumps(a.get("StateValue")) + ',"stateReason":' + json.dumps(a.get("StateReason"))
+    if a.get("StateReasonData"):
+        text += ',"stateReasonData":' + _reason_data_text(a["StateReasonData"])
+    return text + "}"
 
 
 def state_history_data(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    def part(a: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {"stateValue": a.get("StateValue"), "stateReason": a.get("StateReason")}
-        if a.get("StateReasonData"):
-            out["stateReasonData"] = _reason_data_json(a["StateReasonData"])
-        return out
-
-    return json.dumps({"version": "1.0", "oldState": part(old), "newState": part(new)}, separators=(",", ":"))
+    """``{"version":"1.0","oldState":{…},"newState":{…}}``, compact; each reason data's JSON is
+    encoded once and reused when that state becomes the old one."""
+    return '{"version":"1.0","oldState":' + _state_part(old) + ',"newState":' + _state_part(new) + "}"
 
 
 def add_history(
     store: Store, scope: Scope, name: str, alarm_type: str, item_type: str, summary: str, data: str, now: float
 ) -> None:
-    item = {
+    add_history_items(store, scope, name, alarm_type, [(item_type, summary, data)], now)
+
+
+def add_history_items(
+    store: Store, scope: Scope, name: str, alarm_type: str, items: list[tuple[str, str, str]], now: float
+) -> None:
+    """History items of one alarm at ``now`` — (item type, summary, data) — in order, in one append."""
+    rows = [(HISTORY_KEY, now, {
         "AlarmName": name,
         "AlarmType": alarm_type,
         "Timestamp": now,
         "HistoryItemType": item_type,
         "HistorySummary": summary,
         "HistoryData": data,
-    }
-    store.append(HISTORY, scope, HISTORY_KEY, [(now, item)])
+    }) for item_type, summary, data in items]
+    store.append_many(HISTORY, scope, rows)
 
 
 def history(

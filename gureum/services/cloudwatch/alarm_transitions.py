@@ -161,33 +161,36 @@ def action_payload(
     return payload
 
 
-def _dispatch(
-    app: App, scope: Scope, doc: dict[str, Any], actions: list[str], previous: str, now: float, *, repeat: bool
-) -> None:
-    """Publish each action, then store ``doc`` (its ``invoked`` marks) and the Action items in one transaction."""
-    alarm = doc["alarm"]
+def _actions(
+    scope: Scope, doc: dict[str, Any], actions: list[str], previous: str, now: float, *, repeat: bool
+) -> tuple[list[dict[str, Any]], list[tuple[str, str, str]]]:
+    """Each action's payload and its ``Action`` history item (type, summary, data); marks ``doc``'s
+    ``invoked`` times."""
     invoked = doc.setdefault("invoked", {})
-    items = []
+    payloads, items = [], []
+    stamp = int(now * 1000)
     for action in actions:
         payload = action_payload(scope, doc, action, previous, now, repeat=repeat)
-        app.bus.publish(ACTION_TOPIC, payload)
+        payloads.append(payload)
         invoked[action] = now
         data: dict[str, Any] = {
             "actionState": "Succeeded",
-            "stateUpdateTimestamp": int(now * 1000),
+            "stateUpdateTimestamp": stamp,
             "notificationResource": action,
         }
         service = (parse_arn(action) or {}).get("service")
         if service == "sns":
             data["publishedMessage"] = json.dumps(payload["message"], separators=(",", ":"))
-        items.append((action, json.dumps(data, separators=(",", ":"))))
-    if not items:
-        return
+        items.append(("Action", f"Successfully executed action {action}", json.dumps(data, separators=(",", ":"))))
+    return payloads, items
+
+
+def _store(app: App, scope: Scope, doc: dict[str, Any], items: list[tuple[str, str, str]], now: float) -> None:
+    """``doc`` and its history items (type, summary, data), in that order, in one transaction."""
+    name, kind = doc["alarm"]["AlarmName"], doc["type"]
     with app.store.transaction():
-        for action, data_text in items:
-            records.add_history(app.store, scope, alarm["AlarmName"], doc["type"], "Action",
-                                f"Successfully executed action {action}", data_text, now)
-        records.put(app.store, scope, alarm["AlarmName"], doc)
+        records.put(app.store, scope, name, doc)
+        records.add_history_items(app.store, scope, name, kind, items, now)
 
 
 def set_state(
@@ -202,6 +205,10 @@ def set_state(
     composites: list[str] | None = None,
 ) -> bool:
     """Record a state update of an alarm; on a transition fire its actions. Returns whether it changed.
+
+    The alarm, its StateUpdate item and, on a transition, its Action items and ``invoked`` marks
+    are written in one transaction; then the state is published, then the actions (their
+    subscribers see the alarm as stored).
 
     ``composites``: the names of the scope's composite alarms when the caller knows them
     (the evaluator's tick), so a transition need not read every alarm to find its parents.
@@ -218,23 +225,25 @@ def set_state(
         alarm.pop("StateReasonData", None)
     if changed:
         alarm["StateTransitionedTimestamp"] = now
-    with app.store.transaction():
-        records.put(app.store, scope, name, doc)
-        records.add_history(
-            app.store, scope, name, doc["type"], "StateUpdate", f"Alarm updated from {previous} to {state}",
-            records.state_history_data(before, alarm), now,
-        )
+    items = [("StateUpdate", f"Alarm updated from {previous} to {state}", records.state_history_data(before, alarm))]
+    payloads: list[dict[str, Any]] = []
+    if changed and alarm.get("ActionsEnabled", True):
+        payloads, actions = _actions(scope, doc, list(alarm.get(STATE_ACTIONS[state]) or []), previous, now,
+                                     repeat=False)
+        items += actions
+    _store(app, scope, doc, items, now)
     app.bus.publish(STATE_TOPIC, {"account": scope.account, "region": scope.region, "alarm": name,
                                   "state": state, "previousState": previous, "timestamp": now})
+    for payload in payloads:
+        app.bus.publish(ACTION_TOPIC, payload)
     if changed:
-        if alarm.get("ActionsEnabled", True):
-            _dispatch(app, scope, doc, list(alarm.get(STATE_ACTIONS[state]) or []), previous, now, repeat=False)
         update_parents(app, scope, name, now, depth, composites)
     return changed
 
 
 def reinvoke_due(app: App, scope: Scope, doc: dict[str, Any], period: int, now: float) -> int:
-    """Invoke again the Auto Scaling actions of an alarm that stays in its state a period longer."""
+    """Invoke again the Auto Scaling actions of an alarm that stays in its state a period longer
+    (their ``invoked`` marks and Action items written first, in one transaction)."""
     alarm = doc["alarm"]
     if not alarm.get("ActionsEnabled", True):
         return 0
@@ -244,7 +253,10 @@ def reinvoke_due(app: App, scope: Scope, doc: dict[str, Any], period: int, now: 
         if is_autoscaling(a) and now - float(invoked.get(a, float("-inf"))) >= period - 1
     ]
     if due:
-        _dispatch(app, scope, doc, due, alarm["StateValue"], now, repeat=True)
+        payloads, items = _actions(scope, doc, due, alarm["StateValue"], now, repeat=True)
+        _store(app, scope, doc, items, now)
+        for payload in payloads:
+            app.bus.publish(ACTION_TOPIC, payload)
     return len(due)
 
 
