@@ -11,12 +11,15 @@ see :func:`desired_cause`), then what the group did about it::
     increasing the capacity from 1 to 3.
 
 Records live under ``<group>/<start ms>/<id>`` (kind :data:`names.ACTIVITY`),
-at most :data:`KEEP` per group (the oldest go first).
+at most :data:`KEEP` per group (the oldest go first).  Only this module
+writes them, so it keeps an upper bound of each group's count and counts
+the store only when the bound reaches :data:`KEEP`.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 from gureum.core.ids import uuid4
@@ -95,12 +98,27 @@ def in_progress(store: Store, scope: Scope, group: str) -> list[Doc]:
     return [d for d in listing(store, scope, group) if d["StatusCode"] not in DONE]
 
 
+# An upper bound of each group's activity count, kept by this process: only this module writes
+# activities, so the store holds at most this many; the store is counted when the bound reaches KEEP.
+_BOUNDS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], int]] = weakref.WeakKeyDictionary()
+
+
 def _trim(store: Store, scope: Scope, group: str) -> None:
+    bounds = _BOUNDS.get(store)
+    if bounds is None:
+        bounds = _BOUNDS[store] = {}
+    key = (scope.account, scope.region, group)
+    bound = bounds.get(key)
+    if bound is not None and bound < KEEP:
+        bounds[key] = bound + 1  # the one just written
+        return
     prefix = f"{group}/"
-    extra = store.count(ACTIVITY, scope, prefix) - KEEP
+    count = store.count(ACTIVITY, scope, prefix)
+    extra = count - KEEP
     if extra > 0:
-        for key, _ in store.list(ACTIVITY, scope, prefix=prefix, limit=extra):
-            store.delete(ACTIVITY, scope, key)
+        for k, _ in store.list(ACTIVITY, scope, prefix=prefix, limit=extra):
+            store.delete(ACTIVITY, scope, k)
+    bounds[key] = min(count, KEEP)
 
 
 # -- words ---------------------------------------------------------------------------------------

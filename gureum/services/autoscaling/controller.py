@@ -12,11 +12,14 @@ returns at once — so no handler can change the group half-way):
    out, replacements in, in batches), then ask
    :func:`group_reconcile.decide` what to launch and take out, and do it
    (:mod:`member_ops`), each launch and termination a scaling activity whose
-   cause is the group's last desired-capacity change plus what was done;
+   cause is the group's last desired-capacity change plus what was done
+   (a plan is not made again while its inputs are those of the last empty
+   one; the lifecycle hooks are read only when a member may step);
 4. note when a simple-scaling cooldown may start (the group has settled);
 5. publish the enabled group metrics (AWS/AutoScaling) once a minute;
 6. save (the group and its refresh in one transaction), and come back when
-   something is due (members in flight, a hook timeout, a scheduled action,
+   something is due (members in flight — a pending one when the fleet says
+   its instance boots, if it can tell —, a hook timeout, a scheduled action,
    the next metrics minute, the refresh's next batch or checkpoint).
 
 A group being force-deleted has every member taken out without hooks and
@@ -93,10 +96,23 @@ def _members(app: App, scope: Scope, group: Doc) -> list[group_reconcile.Member]
     ) for m in records.members(group)]
 
 
+_NOTHING = group_reconcile.Plan()
+
+
+def _decide_key(group: Doc) -> tuple[Any, ...]:
+    """What :func:`group_reconcile.decide` looks at when it chooses no victims."""
+    return (group["DesiredCapacity"], group["MaxSize"], tuple(group.get("AvailabilityZones") or ()),
+            tuple(p["ProcessName"] for p in group.get("SuspendedProcesses") or []),
+            tuple((m["InstanceId"], m["AvailabilityZone"], m["LifecycleState"], m["HealthStatus"],
+                   bool(m.get("ProtectedFromScaleIn")), m.get("_launchedFor"))
+                  for m in (group.get("_instances") or {}).values()))
+
+
 class GroupController:
     def __init__(self, app: App) -> None:
         self.app = app
         self.rng = random.Random()
+        self._calm: dict[tuple[Scope, str], tuple[Any, ...]] = {}  # group → inputs of its last empty plan
 
     def keys(self) -> list[str]:
         store = self.app.store
@@ -127,8 +143,8 @@ class GroupController:
             due = scheduled_api.run_due(self.app, scope, group, now)
             waits.append(None if due is None else due - now)
             flap_guard.observe_group(self.app, scope, group, now)
-        hooks = {h.name: h for h in records.hooks(self.app.store, scope, name)}
-        ec2 = {rec["InstanceId"]: member_steps.advance_member(self.app, scope, fleet, group, rec, hooks, now)
+        hooks = self._hooks(scope, group) if member_steps.needs_hooks(group) else None
+        ec2 = {rec["InstanceId"]: member_steps.advance_member(self.app, scope, fleet, group, rec, hooks or {}, now)
                for rec in records.members(group)}
         member_steps.check_health(self.app, scope, group, ec2, now)
         stepped = refresh.step(self.app, scope, fleet, group, now)
@@ -136,18 +152,23 @@ class GroupController:
         waits.append(self._act(scope, fleet, group, now))
         for rec in records.members(group):  # take the members just taken out as far as they go
             if rec["LifecycleState"] == LState.TERMINATING:
+                if hooks is None:
+                    hooks = self._hooks(scope, group)
                 member_steps.advance_member(self.app, scope, fleet, group, rec, hooks, now)
         if group.get("_deleting") and not records.members(group):
             forget_group(self.app, scope, name)
             return None
         self._settle_cooldown(group, now)
         waits.append(self._publish_metrics(scope, group, now))
-        waits.append(member_steps.next_wake(group, now))
+        waits.append(member_steps.next_wake(group, now, fleet, scope))
         with self.app.store.transaction():
             records.save_group(self.app.store, scope, group)
             stepped.save()
         soon = [w for w in waits if w is not None]
         return Requeue(max(0.05, min(soon))) if soon else None
+
+    def _hooks(self, scope: Scope, group: Doc) -> dict[str, lifecycle.Hook]:
+        return {h.name: h for h in records.hooks(self.app.store, scope, group["AutoScalingGroupName"])}
 
     # -- acting on the plan -----------------------------------------------------------------------
 
@@ -160,7 +181,7 @@ class GroupController:
                     rec.update(LifecycleState=LState.TERMINATING_PROCEED.value, _actions={})
                     fleet.terminate(scope, rec["InstanceId"])
             return None
-        plan = group_reconcile.decide(_spec(self.app, scope, group), _members(self.app, scope, group), now, self.rng)
+        plan = self._decide(scope, group, now)
         cause = group.pop("_cause", None) or ""
         instances = group["_instances"]
         sick = {r.instance_id for r in plan.removals if r.why is Why.UNHEALTHY}
@@ -174,6 +195,24 @@ class GroupController:
                                                                          rec["InstanceId"], now))
             member_ops.take_out(self.app, scope, group, rec, text, now)
         return self._launch(scope, fleet, group, plan.launches, cause, now)
+
+    def _decide(self, scope: Scope, group: Doc, now: float) -> group_reconcile.Plan:
+        """:func:`group_reconcile.decide`, skipped when its inputs are those of its last empty plan.
+
+        Only plans made without choosing victims are remembered: those depend on nothing but the
+        key (not on the clock, the random draw, launch times or configurations).
+        """
+        name = group["AutoScalingGroupName"]
+        key = _decide_key(group)
+        if self._calm.get((scope, name)) == key:
+            return _NOTHING
+        plan = group_reconcile.decide(_spec(self.app, scope, group), _members(self.app, scope, group), now, self.rng)
+        active = sum(1 for m in records.members(group) if m["LifecycleState"] in lifecycle.ACTIVE_STATES)
+        if plan.empty and active <= int(group["DesiredCapacity"]):
+            self._calm[(scope, name)] = key
+        else:
+            self._calm.pop((scope, name), None)
+        return plan
 
     def _launch(self, scope: Scope, fleet: Fleet, group: Doc, launches: tuple[group_reconcile.Launch, ...],
                 cause: str, now: float) -> float | None:

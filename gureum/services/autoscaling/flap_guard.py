@@ -37,9 +37,22 @@ NAMESPACE = "Gureum/AutoScaling"
 METRIC = "ScalingFlapCount"
 
 
+_SETTINGS: dict[tuple[str | None, ...], FlapSettings] = {}
+
+
 def settings_of(group: Doc) -> FlapSettings:
-    tags = {t["Key"]: str(t.get("Value") or "") for t in group.get("Tags") or []}
-    return flapping.settings_from(os.environ, tags)
+    """The group's flap settings (memoised on the raw tag and environment values they come from)."""
+    tags = {t["Key"]: str(t.get("Value") or "") for t in group.get("Tags") or []
+            if t["Key"] in (flapping.TAG_THRESHOLD, flapping.TAG_WINDOW)}
+    env = {k: os.environ[k] for k in (flapping.ENV_THRESHOLD, flapping.ENV_WINDOW) if k in os.environ}
+    raw = (tags.get(flapping.TAG_THRESHOLD), tags.get(flapping.TAG_WINDOW),
+           env.get(flapping.ENV_THRESHOLD), env.get(flapping.ENV_WINDOW))
+    found = _SETTINGS.get(raw)
+    if found is None:
+        if len(_SETTINGS) > 256:
+            _SETTINGS.clear()
+        found = _SETTINGS[raw] = flapping.settings_from(env, tags)
+    return found
 
 
 def direction_of(adjustments: list[int], exact: bool) -> str:

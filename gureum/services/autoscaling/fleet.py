@@ -6,7 +6,8 @@ instances through EC2's public functions (:mod:`gureum.services.ec2.public`)
 EC2's public module yet, so this module (and only this one) reads them from
 EC2's pure zone/subnet tables and its launch-template records, read-only.
 :class:`FakeFleet` is the stand-in for simulations: instances boot after a
-fixed time on the app's clock and can be killed.
+fixed time on the app's clock (:meth:`~FakeFleet.ready_at` tells when, so the
+controller need not poll) and can be killed.
 
 Tests install a fleet with :func:`install`; otherwise :func:`fleet_for` gives
 the EC2 one.
@@ -45,6 +46,8 @@ class Fleet(Protocol):
         """Launch one instance for ``group`` (tagged ``aws:autoscaling:groupName``):
         its ``InstanceId``, ``InstanceType`` and ``SubnetId``."""
     def state(self, scope: Scope, instance_id: str) -> str: ...
+    def ready_at(self, scope: Scope, instance_id: str) -> float | None:
+        """When a pending instance will be running, if the fleet knows (None: it does not)."""
     def terminate(self, scope: Scope, instance_id: str) -> None: ...
     def describe_instance(self, scope: Scope, instance_id: str) -> dict[str, Any] | None:
         """An existing instance (for AttachInstances): ``State``, ``AvailabilityZone``, ``InstanceType``,
@@ -94,6 +97,9 @@ class Ec2Fleet:
         except ServiceError:
             return "missing"
         return str(found[0]["State"]["Name"]) if found else "missing"
+
+    def ready_at(self, scope: Scope, instance_id: str) -> float | None:
+        return None  # a container boots when it boots; EC2 publishes the state change
 
     def terminate(self, scope: Scope, instance_id: str) -> None:
         from gureum.services.ec2 import public
@@ -167,6 +173,12 @@ class FakeFleet:
         if inst["state"] == "pending" and self.now() >= inst["at"] + self.boot_seconds:
             inst["state"] = "running"
         return str(inst["state"])
+
+    def ready_at(self, scope: Scope, instance_id: str) -> float | None:
+        inst = self.instances.get(instance_id)
+        if inst is None or inst["state"] != "pending":
+            return None
+        return float(inst["at"]) + self.boot_seconds
 
     def terminate(self, scope: Scope, instance_id: str) -> None:
         if instance_id in self.instances:

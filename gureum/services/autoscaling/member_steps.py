@@ -1,7 +1,8 @@
 """Moving each member along its lifecycle, and its health.
 
 For every member of a group the controller calls :func:`advance_member`: it
-asks the fleet for the instance's EC2 state, settles the lifecycle hook
+asks the fleet for the instance's EC2 state (an InService or Standby member
+without hook actions stops there: no step can move it), settles the lifecycle hook
 actions (timeouts, hooks deleted meanwhile), and steps through
 :func:`lifecycle.advance` until the member has to wait, applying each
 step's :class:`~lifecycle.Effect` (start hook actions, register with the
@@ -30,6 +31,13 @@ Doc = dict[str, Any]
 MAX_STEPS = 6
 HOOK_TOPIC = "autoscaling.lifecycle_action"
 _TERMINATING = frozenset({Effect.TERMINATE_EC2, Effect.ABANDONED, Effect.LAUNCH_FAILED})
+SETTLED = frozenset({LState.IN_SERVICE, LState.STANDBY})
+
+
+def needs_hooks(group: Doc) -> bool:
+    """Whether a member may step (or settle hook actions) now: only then are the group's hooks read."""
+    return any(rec["LifecycleState"] not in SETTLED or rec.get("_actions")
+               for rec in (group.get("_instances") or {}).values())
 
 
 def _settle_actions(rec: Doc, hooks: dict[str, Hook], now: float) -> str | None:
@@ -99,6 +107,8 @@ def advance_member(app: App, scope: Scope, fleet: Fleet, group: Doc, rec: Doc, h
                    now: float) -> str:
     """Step one member as far as it can go now; the EC2 state seen."""
     ec2 = fleet.state(scope, rec["InstanceId"])
+    if rec["LifecycleState"] in SETTLED and not rec.get("_actions"):
+        return ec2  # lifecycle.advance keeps InService and Standby as they are: nothing to step
     hooks_for = {t: any(h.transition == t for h in hooks.values()) for t in lifecycle.TRANSITIONS}
     for _ in range(MAX_STEPS):
         current = LState(rec["LifecycleState"])
@@ -131,8 +141,12 @@ def check_health(app: App, scope: Scope, group: Doc, ec2_states: dict[str, str],
                 rec.update(HealthStatus="Unhealthy", _healthSource="ELB", _unhealthyAt=now)
 
 
-def next_wake(group: Doc, now: float) -> float | None:
-    """Seconds until a member needs looking at again (None: only on events)."""
+def next_wake(group: Doc, now: float, fleet: Fleet | None = None, scope: Scope | None = None) -> float | None:
+    """Seconds until a member needs looking at again (None: only on events).
+
+    A Pending member whose instance the fleet says will be running at a known
+    time is looked at then (not polled every second meanwhile).
+    """
     waits: list[float] = []
     for rec in (group.get("_instances") or {}).values():
         state = rec["LifecycleState"]
@@ -140,6 +154,9 @@ def next_wake(group: Doc, now: float) -> float | None:
             deadline = lifecycle.next_deadline(rec.get("_actions") or {})
             if deadline is not None:
                 waits.append(max(0.0, deadline - now))
-        elif state not in (LState.IN_SERVICE, LState.STANDBY):
+        elif state == LState.PENDING and fleet is not None and scope is not None:
+            ready = fleet.ready_at(scope, rec["InstanceId"])
+            waits.append(1.0 if ready is None or ready <= now else ready - now)
+        elif state not in SETTLED:
             waits.append(1.0)
     return min(waits) if waits else None

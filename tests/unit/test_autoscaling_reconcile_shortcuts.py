@@ -1,0 +1,126 @@
+"""The group controller's shortcuts decide what the full work decides.
+
+A pending member is looked at when the fleet says it boots (not every
+second); a plan whose inputs have not changed is not made again; the
+activity trim counts the store only near the limit; the flap settings are
+memoised on the values they come from.  The fleet is :class:`FakeFleet` on
+a SimClock, everything else is the real code on an in-memory store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gureum.app import App
+from gureum.core.clock import SimClock
+from gureum.core.runner import Requeue
+from gureum.core.store import Scope, SqliteStore
+from gureum.services.api import RequestContext
+from gureum.services.autoscaling import activities, controller, flap_guard, fleet, names, records
+from gureum.settings import Settings
+
+SCOPE = Scope("123456789012", "us-east-1")
+START = 1_767_225_600.0
+BOOT = 30.0
+
+
+class World:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.clock: SimClock = app.clock  # type: ignore[assignment]
+        self.fleet = fleet.FakeFleet(self.clock.now, boot_seconds=BOOT)
+        fleet.install(app, self.fleet)
+
+    def call(self, op: str, **req: Any) -> dict[str, Any]:
+        api = self.app.service_api("autoscaling")
+        assert api is not None
+        ctx = RequestContext("autoscaling", op, SCOPE.account, SCOPE.region, "rid", self.app)
+        result = api.handlers[op](ctx, req)
+        assert isinstance(result, dict)
+        return result
+
+    def tick(self, seconds: float = 0.0) -> Requeue | None:
+        if seconds:
+            asyncio.run(self.clock.advance(seconds))
+        return controller.controller_for(self.app).reconcile_now(names.scoped_key(SCOPE, "g"))
+
+    def members(self) -> list[dict[str, Any]]:
+        doc = records.get_group(self.app.store, SCOPE, "g")
+        assert doc is not None
+        return records.members(doc)
+
+
+@pytest.fixture
+def w(tmp_path: Path) -> Iterator[World]:
+    app = App(Settings(data_dir=str(tmp_path)), clock=SimClock(START), store=SqliteStore(":memory:"))
+    world = World(app)
+    world.call("CreateAutoScalingGroup", AutoScalingGroupName="g", LaunchTemplate={"LaunchTemplateName": "web"},
+               MinSize=0, MaxSize=6, DesiredCapacity=2, AvailabilityZones=["us-east-1a", "us-east-1b"])
+    yield world
+    app.store.close()
+
+
+def test_a_pending_member_is_looked_at_when_its_instance_boots(w: World) -> None:
+    again = w.tick()
+    assert again is not None and again.after == pytest.approx(BOOT)
+    assert [m["LifecycleState"] for m in w.members()] == ["Pending", "Pending"]
+    w.tick(10)  # looked at early: still pending, and the wait is what is left of the boot
+    again = w.tick()
+    assert again is not None and again.after == pytest.approx(BOOT - 10)
+    w.tick(BOOT - 10)
+    assert [m["LifecycleState"] for m in w.members()] == ["InService", "InService"]
+
+
+def test_a_fleet_that_cannot_tell_is_polled_every_second(w: World) -> None:
+    class Blind(fleet.FakeFleet):
+        def ready_at(self, scope: Scope, instance_id: str) -> float | None:
+            return None
+
+    fleet.install(w.app, Blind(w.clock.now, boot_seconds=BOOT))
+    again = w.tick()
+    assert again is not None and again.after == pytest.approx(1.0)
+
+
+def test_a_settled_group_still_acts_on_every_change(w: World) -> None:
+    w.tick()
+    w.tick(BOOT)
+    assert w.tick() is None  # settled: nothing to do, nothing due
+    first = w.members()[0]["InstanceId"]
+    w.call("SetInstanceHealth", InstanceId=first, HealthStatus="Unhealthy")
+    w.tick()
+    states = {m["InstanceId"]: m["LifecycleState"] for m in w.members()}
+    assert first not in states or states[first] != "InService"
+    assert sorted(states.values()).count("Pending") == 1  # its replacement
+    w.tick(BOOT)
+    w.call("SetDesiredCapacity", AutoScalingGroupName="g", DesiredCapacity=4)
+    w.tick()
+    assert sorted(m["LifecycleState"] for m in w.members()) == ["InService", "InService", "Pending", "Pending"]
+    w.tick(BOOT)
+    w.call("UpdateAutoScalingGroup", AutoScalingGroupName="g", AvailabilityZones=["us-east-1a"])
+    w.tick()  # members now sit in a zone the group no longer uses: a rebalancing launch
+    assert any(m["LifecycleState"] == "Pending" and m["AvailabilityZone"] == "us-east-1a" for m in w.members())
+
+
+def test_activities_are_trimmed_at_the_limit(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(activities, "KEEP", 5)
+    group = records.get_group(w.app.store, SCOPE, "g")
+    assert group is not None
+    for n in range(12):
+        activities.start(w.app.store, SCOPE, group, f"activity {n}", "", START + n, status=activities.SUCCESSFUL)
+        assert w.app.store.count(names.ACTIVITY, SCOPE, "g/") == min(n + 1, 5)
+    kept = [d["Description"] for d in activities.listing(w.app.store, SCOPE, "g")]
+    assert kept == [f"activity {n}" for n in range(11, 6, -1)]
+
+
+def test_flap_settings_follow_the_environment_and_the_tags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GUREUM_FLAP_THRESHOLD", raising=False)
+    plain = flap_guard.settings_of({"Tags": []})
+    monkeypatch.setenv("GUREUM_FLAP_THRESHOLD", str(plain.threshold + 3))
+    assert flap_guard.settings_of({"Tags": []}).threshold == plain.threshold + 3
+    tagged = {"Tags": [{"Key": "gureum:flap-threshold", "Value": "9"}, {"Key": "other", "Value": "x"}]}
+    assert flap_guard.settings_of(tagged).threshold == 9
