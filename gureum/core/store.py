@@ -69,6 +69,7 @@ class Store(Protocol):
     def transaction(self) -> Any: ...
     def append(self, kind: str, scope: Scope, key: str, items: Sequence[tuple[float, Doc]]) -> builtins.list[int]: ...
     def append_many(self, kind: str, scope: Scope, rows: Sequence[tuple[str, float, Doc]]) -> builtins.list[int]: ...
+    def append_encoded(self, kind: str, scope: Scope, rows: Sequence[tuple[str, float, str]]) -> builtins.list[int]: ...
     def series(
         self,
         kind: str,
@@ -94,13 +95,28 @@ CREATE TABLE IF NOT EXISTS docs (
     body TEXT NOT NULL,
     PRIMARY KEY (kind, account, region, key)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS series (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+CREATE TABLE IF NOT EXISTS series_names (
+    sid INTEGER PRIMARY KEY,
     kind TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, key TEXT NOT NULL,
+    UNIQUE (kind, account, region, key)
+);
+CREATE TABLE IF NOT EXISTS series_rows (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    sid INTEGER NOT NULL,
     ts REAL NOT NULL,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS series_by_time ON series (kind, account, region, key, ts, seq);
+CREATE INDEX IF NOT EXISTS series_rows_by_time ON series_rows (sid, ts, seq);
+"""
+
+# Data dirs written before series_names existed hold one ``series`` table (its own kind, account, region
+# and key columns on every row, indexed by all of them): its rows move over once, seqs unchanged.
+_MIGRATE_SERIES = """
+INSERT OR IGNORE INTO series_names (kind, account, region, key)
+    SELECT DISTINCT kind, account, region, key FROM series ORDER BY kind, account, region, key;
+INSERT INTO series_rows (seq, sid, ts, body)
+    SELECT s.seq, n.sid, s.ts, s.body FROM series AS s JOIN series_names AS n
+    ON n.kind = s.kind AND n.account = s.account AND n.region = s.region AND n.key = s.key ORDER BY s.seq;
 """
 
 
@@ -119,6 +135,12 @@ class SqliteStore:
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
         self._depth = 0
+        # Series names → sid, per (kind, account, region).  Names are never deleted, so an entry stays
+        # true; one made inside a transaction is dropped again if that transaction rolls back.
+        self._sids: dict[tuple[str, str, str], dict[str, int]] = {}
+        self._new_sids: builtins.list[tuple[tuple[str, str, str], str]] = []
+        self._migrate_series()
+        self.resets = 0  # how many times reset() emptied the store (caches of its documents compare it)
 
     # -- transactions -------------------------------------------------------------
 
@@ -135,11 +157,15 @@ class SqliteStore:
                 self._depth -= 1
                 if outer:
                     self._db.execute("ROLLBACK")
+                    for where, key in self._new_sids:
+                        self._sids.get(where, {}).pop(key, None)
+                    self._new_sids.clear()
                 raise
             else:
                 self._depth -= 1
                 if outer:
                     self._db.execute("COMMIT")
+                    self._new_sids.clear()
 
     # -- documents ----------------------------------------------------------------
 
@@ -224,29 +250,76 @@ class SqliteStore:
         return [Scope(a, r) for a, r in rows]
 
     # -- series -------------------------------------------------------------------
+    #
+    # A series' rows carry its sid (series_names), not its kind, account, region and key: the index
+    # every append updates is (sid, ts, seq), a few bytes per row.
+
+    def _migrate_series(self) -> None:
+        with self.transaction():
+            old = "SELECT 1 FROM sqlite_master WHERE type='table' AND name='series'"
+            if self._db.execute(old).fetchone() is None:
+                return
+            for statement in _MIGRATE_SERIES.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            # AUTOINCREMENT's high-water mark moves over too: a seq is never given twice.
+            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='series'").fetchone()
+            if row is not None:
+                if self._db.execute("SELECT 1 FROM sqlite_sequence WHERE name='series_rows'").fetchone():
+                    self._db.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name='series_rows'", row)
+                else:
+                    self._db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('series_rows', ?)", row)
+            self._db.execute("DROP TABLE series")
+
+    def _sid(self, kind: str, scope: Scope, key: str, create: bool) -> int | None:
+        """The series' sid (made if ``create``; called under the lock, inside a transaction to create)."""
+        where = (kind, scope.account, scope.region)
+        sids = self._sids.get(where)
+        if sids is None:
+            sids = self._sids[where] = {}
+        sid = sids.get(key)
+        if sid is not None:
+            return sid
+        row = self._db.execute(
+            "SELECT sid FROM series_names WHERE kind=? AND account=? AND region=? AND key=?", (*where, key)
+        ).fetchone()
+        if row is None:
+            if not create:
+                return None
+            cur = self._db.execute(
+                "INSERT INTO series_names (kind, account, region, key) VALUES (?,?,?,?)", (*where, key)
+            )
+            row = (int(cur.lastrowid or 0),)
+            self._new_sids.append((where, key))
+        sids[key] = sid = int(row[0])
+        return sid
 
     def append(
         self, kind: str, scope: Scope, key: str, items: Sequence[tuple[float, Doc]]
     ) -> builtins.list[int]:
-        seqs: builtins.list[int] = []
-        with self.transaction():
-            for ts, doc in items:
-                cur = self._db.execute(
-                    "INSERT INTO series (kind, account, region, key, ts, body) VALUES (?,?,?,?,?,?)",
-                    (kind, scope.account, scope.region, key, ts, json.dumps(doc, separators=(",", ":"))),
-                )
-                seqs.append(int(cur.lastrowid or 0))
-        return seqs
+        return self.append_encoded(kind, scope, [(key, ts, _encode(doc)) for ts, doc in items])
 
     def append_many(self, kind: str, scope: Scope, rows: Sequence[tuple[str, float, Doc]]) -> builtins.list[int]:
         """Append ``(key, ts, doc)`` rows to several series of one kind in one transaction; their seqs."""
+        return self.append_encoded(kind, scope, [(key, ts, _encode(doc)) for key, ts, doc in rows])
+
+    def append_encoded(self, kind: str, scope: Scope, rows: Sequence[tuple[str, float, str]]) -> builtins.list[int]:
+        """:meth:`append_many` of documents the caller already encoded: each body is the JSON text of an
+        object (a writer with a cheaper encoding of its own documents; reads decode it like any other)."""
         if not rows:
             return []
-        params = [(kind, scope.account, scope.region, key, ts, _encode(doc)) for key, ts, doc in rows]
         with self.transaction():
-            self._db.executemany(
-                "INSERT INTO series (kind, account, region, key, ts, body) VALUES (?,?,?,?,?,?)", params
-            )
+            sids = self._sids.get((kind, scope.account, scope.region))
+            if sids is None:
+                sids = {}
+            params = []
+            for key, ts, body in rows:
+                sid = sids.get(key)
+                if sid is None:
+                    sid = self._sid(kind, scope, key, create=True)
+                    sids = self._sids[(kind, scope.account, scope.region)]
+                params.append((sid, ts, body))
+            self._db.executemany("INSERT INTO series_rows (sid, ts, body) VALUES (?,?,?)", params)
             last = int(self._db.execute("SELECT last_insert_rowid()").fetchone()[0])
         # One statement on one connection, under the lock, in one transaction: AUTOINCREMENT
         # gave the rows consecutive seqs, the last one ``last``.
@@ -269,19 +342,22 @@ class SqliteStore:
         ``after_seq``/``before_seq`` page through records in that order: they
         select records strictly after/before the record with that seq.
         """
-        sql = "SELECT seq, ts, body FROM series WHERE kind=? AND account=? AND region=? AND key=?"
-        args: builtins.list[Any] = [kind, scope.account, scope.region, key]
-        if start is not None:
-            sql += " AND ts >= ?"
-            args.append(start)
-        if end is not None:
-            sql += " AND ts < ?"
-            args.append(end)
         with self._lock:
+            sid = self._sid(kind, scope, key, create=False)
+            if sid is None:
+                return []
+            sql = "SELECT seq, ts, body FROM series_rows WHERE sid=?"
+            args: builtins.list[Any] = [sid]
+            if start is not None:
+                sql += " AND ts >= ?"
+                args.append(start)
+            if end is not None:
+                sql += " AND ts < ?"
+                args.append(end)
             for seq, op in ((after_seq, ">"), (before_seq, "<")):
                 if seq is None:
                     continue
-                row = self._db.execute("SELECT ts FROM series WHERE seq=?", (seq,)).fetchone()
+                row = self._db.execute("SELECT ts FROM series_rows WHERE seq=?", (seq,)).fetchone()
                 if row is None:
                     continue
                 sql += f" AND (ts {op} ? OR (ts = ? AND seq {op} ?))"
@@ -295,7 +371,9 @@ class SqliteStore:
         return [Record(int(s), float(t), json.loads(b)) for s, t, b in rows]
 
     def series_keys(self, kind: str, scope: Scope, prefix: str = "") -> builtins.list[str]:
-        sql = "SELECT DISTINCT key FROM series WHERE kind=? AND account=? AND region=?"
+        """Keys of the series holding at least one record."""
+        sql = ("SELECT key FROM series_names AS n WHERE kind=? AND account=? AND region=?"
+               " AND EXISTS (SELECT 1 FROM series_rows AS r WHERE r.sid = n.sid)")
         args: builtins.list[Any] = [kind, scope.account, scope.region]
         if prefix:
             sql += " AND key >= ? AND key < ?"
@@ -305,26 +383,25 @@ class SqliteStore:
 
     def trim_series(self, kind: str, scope: Scope, key: str, before: float) -> int:
         with self._lock:
-            cur = self._db.execute(
-                "DELETE FROM series WHERE kind=? AND account=? AND region=? AND key=? AND ts < ?",
-                (kind, scope.account, scope.region, key, before),
-            )
-            return cur.rowcount
+            sid = self._sid(kind, scope, key, create=False)
+            if sid is None:
+                return 0
+            return self._db.execute("DELETE FROM series_rows WHERE sid=? AND ts < ?", (sid, before)).rowcount
 
     def drop_series(self, kind: str, scope: Scope, key: str) -> int:
         with self._lock:
-            cur = self._db.execute(
-                "DELETE FROM series WHERE kind=? AND account=? AND region=? AND key=?",
-                (kind, scope.account, scope.region, key),
-            )
-            return cur.rowcount
+            sid = self._sid(kind, scope, key, create=False)
+            if sid is None:
+                return 0
+            return self._db.execute("DELETE FROM series_rows WHERE sid=?", (sid,)).rowcount
 
     # -- admin ----------------------------------------------------------------------
 
     def reset(self) -> None:
         with self.transaction():
             self._db.execute("DELETE FROM docs")
-            self._db.execute("DELETE FROM series")
+            self._db.execute("DELETE FROM series_rows")  # series_names stay: a name holds no data
+        self.resets += 1
 
     def close(self) -> None:
         with self._lock:

@@ -26,16 +26,24 @@ data for it and then at most every :data:`ACTIVE_REFRESH` seconds, not on
 every datapoint; the newer put times live in memory (:class:`_Active`) and
 :func:`find_metrics` reads ``max(document, memory)``, so RecentlyActive is
 exact while the process runs (after a ``kill -9`` the stored ``lastPut`` is
-at most :data:`ACTIVE_REFRESH` seconds old).  Before writing, the number of
-metric documents of the namespace is checked against the ones this process
-knows it wrote: fewer means the store was reset, and the namespace's
-knowledge is dropped (every document is written again).
+at most :data:`ACTIVE_REFRESH` seconds old).  A reset store must get its
+documents again: a store that counts its resets (``SqliteStore.resets``) is
+asked that in every batch; with any other store the number of metric
+documents of the namespace is checked against the ones this process knows it
+wrote (fewer means a reset) whenever a document would be skipped.  Either
+way the knowledge is dropped and every document is written again.
+
+Stored text: a one-value sample is ``{"x":<value>}`` (with ``"u"``/``"r"``
+only when not unit None at 60 s), written without the JSON encoder and
+appended through ``Store.append_encoded``; :func:`decode_sample` reads that
+and every older form.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -57,9 +65,23 @@ class _Active:
         self.known: dict[tuple[str, str, str], list[float]] = {}
         # (account, region, namespace) → how many of ``known`` are in it
         self.counts: dict[tuple[str, str, str], int] = {}
+        self.resets = 0  # the store's ``resets`` when ``known`` was last checked against it
 
     def check(self, store: Store, scope: Scope, namespace: str) -> bool:
-        """Forget the namespace's documents if the store holds fewer than were written (a reset)."""
+        """Forget the documents if the store was reset since they were written; whether it was.
+
+        A store that counts its resets (``SqliteStore.resets``) is asked that; any other is asked
+        how many documents the namespace holds: fewer than were written means a reset.
+        """
+        resets = getattr(store, "resets", None)
+        if isinstance(resets, int):
+            if resets == self.resets:
+                return False
+            self.resets = resets
+            gone = bool(self.known)
+            self.known.clear()
+            self.counts.clear()
+            return gone
         ns = (scope.account, scope.region, namespace)
         known = self.counts.get(ns, 0)
         if known and store.count(METRIC, scope, key_prefix(namespace)) < known:
@@ -82,6 +104,8 @@ def _active(store: Store) -> _Active:
     active = _ACTIVE.get(store)
     if active is None:
         active = _ACTIVE[store] = _Active()
+        resets = getattr(store, "resets", None)
+        active.resets = resets if isinstance(resets, int) else 0
     return active
 
 
@@ -119,15 +143,49 @@ def canonical(dimensions: Iterable[Mapping[str, Any]] | Mapping[str, str] | None
 
 
 def encode_sample(s: stats.Sample, resolution: int) -> dict[str, Any]:
-    """A sample as stored: ``{"x": value, "u", "r"}`` for one value (count 1), else its statistics
-    (``n``, ``s``, ``lo``, ``hi``) and its ``v`` (value, count) pairs."""
-    if s.count == 1.0 and len(s.values) == 1 and s.values[0] == (s.total, 1.0) \
-            and s.minimum == s.total == s.maximum:
-        return {"x": s.total, "u": s.unit, "r": resolution}
-    doc: dict[str, Any] = {"n": s.count, "s": s.total, "lo": s.minimum, "hi": s.maximum, "u": s.unit, "r": resolution}
+    """A sample as stored: ``{"x": value}`` for one value (count 1), with ``"u"`` (unit) unless it is
+    ``"None"`` and ``"r"`` (resolution) unless it is 60; else its statistics (``n``, ``s``, ``lo``,
+    ``hi``, ``u``, ``r``) and its ``v`` (value, count) pairs.  (Rows written before also hold ``u`` and
+    ``r`` with a one value; :func:`decode_sample` reads every form.)"""
+    if _one_value(s):
+        doc: dict[str, Any] = {"x": s.total}
+        if s.unit != "None":
+            doc["u"] = s.unit
+        if resolution != 60:
+            doc["r"] = resolution
+        return doc
+    doc = {"n": s.count, "s": s.total, "lo": s.minimum, "hi": s.maximum, "u": s.unit, "r": resolution}
     if s.values:
         doc["v"] = [list(p) for p in s.values]
     return doc
+
+
+def _one_value(s: stats.Sample) -> bool:
+    return s.count == 1.0 and len(s.values) == 1 and s.values[0] == (s.total, 1.0) \
+        and s.minimum == s.total == s.maximum
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+@functools.lru_cache(maxsize=256)
+def _tail(unit: str, resolution: int) -> str:
+    """What follows a one value's ``"x"`` in its stored text (``""`` for unit None at 60 s)."""
+    return _encode(encode_sample(stats.from_value(0.0, 0.0, unit), resolution))[len('{"x":0.0'):-1]
+
+
+def encode_text(s: stats.Sample, resolution: int) -> str:
+    """The JSON text of :func:`encode_sample`; a finite one value's without the JSON encoder."""
+    if _one_value(s) and math.isfinite(s.total):
+        return _value_text(s.total, s.unit, resolution)
+    return _encode(encode_sample(s, resolution))
+
+
+def _value_text(x: float, unit: str, resolution: int) -> str:
+    # float.__repr__ is how the json module writes a finite float.
+    if unit == "None" and resolution == 60:
+        return '{"x":' + float.__repr__(x) + "}"
+    return '{"x":' + float.__repr__(x) + _tail(unit, resolution) + "}"
 
 
 def decode_sample(ts: float, doc: dict[str, Any]) -> stats.Sample:
@@ -141,51 +199,60 @@ def record_points(store: Store, scope: Scope, namespace: str, points: Sequence[P
     """Store checked points (one transaction) and mark their metrics active at ``now``."""
     # Dimensions are canonical here (str pairs, sorted): the cached key directly.
     _record(store, scope, namespace, [(_metric_key(namespace, p.metric_name, p.dimensions), p.metric_name,
-                                       p.dimensions, p.sample, p.resolution) for p in points], now)
+                                       p.dimensions, p.sample, encode_text(p.sample, p.resolution))
+                                      for p in points], now)
 
 
-_Item = tuple[str, str, Dimensions, stats.Sample, int]  # metric key, name, dimensions, sample, resolution
+_Item = tuple[str, str, Dimensions, stats.Sample, str]  # metric key, name, dimensions, sample, stored text
 
 
 def _due(known: dict[tuple[str, str, str], list[float]], scope: Scope, items: list[_Item],
          now: float) -> dict[str, tuple[str, Dimensions]]:
     """The metric documents to (re)write: new to this process, or their ``lastPut`` too old."""
     due: dict[str, tuple[str, Dimensions]] = {}
+    acct, region = scope.account, scope.region
     for key, name, dims, _, _ in items:
-        if key not in due:
-            mark = known.get((scope.account, scope.region, key))
-            if mark is None or not 0 <= now - mark[0] < ACTIVE_REFRESH:
-                due[key] = (name, dims)
+        mark = known.get((acct, region, key))
+        if (mark is None or not 0 <= now - mark[0] < ACTIVE_REFRESH) and key not in due:
+            due[key] = (name, dims)
     return due
 
 
 def _record(store: Store, scope: Scope, namespace: str, items: list[_Item], now: float) -> None:
     active = _active(store)
-    rows = [(key, sample.ts, encode_sample(sample, resolution)) for key, _, _, sample, resolution in items]
+    rows = [(key, sample.ts, text) for key, _, _, sample, text in items]
     with store.transaction():
-        due = _due(active.known, scope, items, now)
-        if len(due) < len({item[0] for item in items}) and active.check(store, scope, namespace):
-            due = _due(active.known, scope, items, now)  # the store was reset: every document again
-        seqs = store.append_many(DATA, scope, rows)
+        if isinstance(getattr(store, "resets", None), int):  # it counts its resets: asked every time
+            active.check(store, scope, namespace)
+            due = _due(active.known, scope, items, now)
+        else:  # counted documents: only when one would be skipped
+            due = _due(active.known, scope, items, now)
+            if len(due) < len({item[0] for item in items}) and active.check(store, scope, namespace):
+                due = _due(active.known, scope, items, now)  # the store was reset: every document again
+        seqs = store.append_encoded(DATA, scope, rows)
         for key, (name, dims) in due.items():
             store.put(METRIC, scope, key, {"Namespace": namespace, "MetricName": name,
                                            "Dimensions": [{"Name": n, "Value": v} for n, v in dims],
                                            "lastPut": now})
     # Committed: what this process knows of the documents, then the evaluator's samples.
     acct, region = scope.account, scope.region
+    known = active.known
     for key in due:
         k = (acct, region, key)
-        if k not in active.known:
+        if k not in known:
             ns = (acct, region, namespace)
             active.counts[ns] = active.counts.get(ns, 0) + 1
-        active.known[k] = [now, now]
+        known[k] = [now, now]
     by_key: dict[str, list[tuple[int, stats.Sample]]] = {}
     for seq, (key, _, _, sample, _) in zip(seqs, items, strict=True):
-        by_key.setdefault(key, []).append((seq, sample))
-    for key in by_key:
-        mark = active.known.get((acct, region, key))
-        if mark is not None and now > mark[1]:
-            mark[1] = now
+        rows_of = by_key.get(key)
+        if rows_of is None:
+            by_key[key] = [(seq, sample)]
+            mark = known.get((acct, region, key))
+            if mark is not None and now > mark[1]:
+                mark[1] = now
+        else:
+            rows_of.append((seq, sample))
     window = sample_window.held(store)
     if window is not None:  # the alarm evaluator's in-memory samples (committed ones only)
         window.note_many(scope, by_key)
@@ -223,10 +290,14 @@ def publish_many(
     """Record many values of one namespace at one time, in one transaction (Gureum's own collectors)."""
     ts = float(int(timestamp)) if resolution == 1 else float(int(timestamp // 60) * 60)
     items: list[_Item] = []
-    for v in values:
-        dims = canonical(v.dimensions)
-        items.append((_metric_key(namespace, v.name, dims), v.name, dims,
-                      stats.from_value(ts, float(v.value), v.unit), resolution))
+    add = items.append
+    isfinite = math.isfinite
+    for name, value, dimensions, unit in values:
+        dims = canonical(dimensions)
+        x = float(value)
+        sample = stats.Sample(ts, 1.0, x, x, x, ((x, 1.0),), unit)  # stats.from_value, inlined
+        text = _value_text(x, unit, resolution) if isfinite(x) else _encode(encode_sample(sample, resolution))
+        add((_metric_key(namespace, name, dims), name, dims, sample, text))
     if items:
         _record(store, scope, namespace, items, timestamp)
 
