@@ -9,6 +9,8 @@ every operator and TreatMissingData, and percentiles with few samples.
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -98,3 +100,16 @@ def test_the_carried_judge_matches_the_full_rules_minute_after_minute(
     for points, previous in ranges:
         assert len(points) == spec.range_size
         assert judge(points, previous.value) is reference(spec, points, previous)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.lists(st.floats(allow_nan=False), min_size=20, max_size=20))
+def test_reason_data_is_compact_json_as_history_data_embeds_it(
+    case: tuple[AlarmSpec, tuple[Datapoint | None, ...], State], values: list[float],
+) -> None:
+    """The evaluator hands StateReasonData to alarm_records.note_compact: HistoryData embeds it
+    undecoded, which is right only if re-encoding it would give the same text."""
+    spec, points, previous = case
+    points = tuple(None if p is None else Datapoint(p.ts, v, p.sample_count) for p, v in zip(points, values[:len(points)], strict=True))
+    _, data = ae.explain(spec, ae.decide_slots(spec, points, NOW, previous), NOW)
+    assert json.dumps(json.loads(data), separators=(",", ":")) == data

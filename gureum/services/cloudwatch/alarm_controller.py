@@ -160,6 +160,7 @@ class AlarmEngine:
         try:
             if decision is not None and decision.changed:  # words only for a change
                 reason, data = explain(spec, decision, now)
+                records.note_compact(data)  # HistoryData embeds it as it is
                 alarm_transitions.set_state(self.app, entry.scope, doc, decision.state.value, reason, data, now,
                                             composites=composites)
             elif entry.autoscaling.get(state):
@@ -178,7 +179,7 @@ class AlarmEngine:
         entry.slide = slide = self.window.slide(
             self.app.store, entry.scope, entry.metric, float(math.floor(now / step) * step - entry.span),
             entry.count, spec.period, how, compute, entry.slide)
-        return slide.points  # type: ignore[no-any-return]
+        return slide.points
 
     def tick(self, now: float) -> int:
         """Evaluate every alarm whose step came (simulations call this; the runner goes key by key).

@@ -61,6 +61,7 @@ THRESHOLD_OPERATORS: dict[str, tuple[Callable[[float, float], bool], str]] = {
 BAND_OPERATORS = ("LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold")
 TREAT_MISSING = ("missing", "ignore", "breaching", "notBreaching")
 EXTRA_RANGE = 2
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(…, separators=…), made once
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,4 +401,4 @@ def _reason_data(spec: AlarmSpec, evaluated: Sequence[_Slot], now: float) -> str
             item["value"] = s.point.value
         points.append(item)
     data["evaluatedDatapoints"] = points
-    return json.dumps(data, separators=(",", ":"))
+    return _compact(data)

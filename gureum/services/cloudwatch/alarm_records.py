@@ -27,7 +27,6 @@ alarms in memory and know exactly when one must be read again.
 
 from __future__ import annotations
 
-import functools
 import json
 import weakref
 from collections.abc import Iterator, Mapping
@@ -42,6 +41,7 @@ HISTORY = "cloudwatch.alarm_history"
 HISTORY_KEY = "history"
 HISTORY_SECONDS = 14 * 86_400
 INITIAL_REASON = "Unchecked: Initial alarm creation"
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(…, separators=…), made once
 
 Doc = dict[str, Any]
 
@@ -159,15 +159,33 @@ def config_history_data(kind: str, alarm: Mapping[str, Any], original: Mapping[s
     return json.dumps(body, separators=(",", ":"))
 
 
-@functools.lru_cache(maxsize=1024)  # a state's reason data is written again when the next state comes
+_COMPACT: dict[str, str] = {}  # StateReasonData → its compact JSON (see _reason_data_text)
+_COMPACT_MAX = 4096
+
+
+def note_compact(text: str) -> None:
+    """``text`` is compact JSON already (``json.dumps(…, separators=(",", ":"))`` of plain data, as
+    the evaluator's StateReasonData is): HistoryData takes it as it is, without decoding it."""
+    if len(_COMPACT) >= _COMPACT_MAX:
+        _COMPACT.clear()
+    _COMPACT[text] = text
+
+
 def _reason_data_text(text: str) -> str:
-    """A StateReasonData as it appears inside HistoryData: its JSON re-encoded compactly
-    (a string if it is not JSON)."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = text
-    return json.dumps(value, separators=(",", ":"))
+    """A StateReasonData as it appears inside HistoryData: its JSON re-encoded compactly (a string
+    if it is not JSON).  Remembered: a state's reason data is written again when the next state
+    comes."""
+    found = _COMPACT.get(text)
+    if found is None:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        found = _compact(value)
+        if len(_COMPACT) >= _COMPACT_MAX:
+            _COMPACT.clear()
+        _COMPACT[text] = found
+    return found
 
 
 def _state_part(a: Mapping[str, Any]) -> str:

@@ -58,10 +58,17 @@ REGION_NAMES = {
 }
 
 
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(…, separators=…), made once
+
+
 @functools.lru_cache(maxsize=4096)  # asked for every action of every alarm at every evaluation
-def is_autoscaling(action: str) -> bool:
+def _service(action: str) -> str | None:
     parts = parse_arn(action)
-    return parts is not None and parts["service"] == "autoscaling"
+    return None if parts is None else str(parts["service"])
+
+
+def is_autoscaling(action: str) -> bool:
+    return _service(action) == "autoscaling"
 
 
 def spoken_time(ts: float) -> str:
@@ -178,10 +185,9 @@ def _actions(
             "stateUpdateTimestamp": stamp,
             "notificationResource": action,
         }
-        service = (parse_arn(action) or {}).get("service")
-        if service == "sns":
-            data["publishedMessage"] = json.dumps(payload["message"], separators=(",", ":"))
-        items.append(("Action", f"Successfully executed action {action}", json.dumps(data, separators=(",", ":"))))
+        if _service(action) == "sns":
+            data["publishedMessage"] = _compact(payload["message"])
+        items.append(("Action", f"Successfully executed action {action}", _compact(data)))
     return payloads, items
 
 
