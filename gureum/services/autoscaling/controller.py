@@ -13,8 +13,7 @@ returns at once — so no handler can change the group half-way):
    :func:`group_reconcile.decide` what to launch and take out, and do it
    (:mod:`member_ops`), each launch and termination a scaling activity whose
    cause is the group's last desired-capacity change plus what was done
-   (a plan is not made again while its inputs are those of the last empty
-   one; the lifecycle hooks are read only when a member may step);
+   (the lifecycle hooks are read only when a member may step);
 4. note when a simple-scaling cooldown may start (the group has settled);
 5. publish the enabled group metrics (AWS/AutoScaling) once a minute;
 6. save (the group and its refresh in one transaction), and come back when
@@ -79,40 +78,35 @@ def forget_group(app: App, scope: Scope, name: str) -> None:
     records.delete_group(app.store, scope, name)
 
 
-def _spec(app: App, scope: Scope, group: Doc) -> group_reconcile.GroupSpec:
+def _spec(app: App, scope: Scope, group: Doc, configs: bool) -> group_reconcile.GroupSpec:
     return group_reconcile.GroupSpec(
         desired=int(group["DesiredCapacity"]), max_size=int(group["MaxSize"]),
         zones=tuple(group.get("AvailabilityZones") or ()),
         suspended=frozenset(p["ProcessName"] for p in group.get("SuspendedProcesses") or []),
         termination_policies=tuple(group.get("TerminationPolicies") or ("Default",)),
-        current=records.current_config(app.store, scope, group))
+        current=records.current_config(app.store, scope, group) if configs else None)
 
 
-def _members(app: App, scope: Scope, group: Doc) -> list[group_reconcile.Member]:
+def _members(app: App, scope: Scope, group: Doc, configs: bool) -> list[group_reconcile.Member]:
     return [group_reconcile.Member(
         m["InstanceId"], m["AvailabilityZone"], m["LifecycleState"], m["HealthStatus"] == "Healthy",
         bool(m.get("ProtectedFromScaleIn")), float(m.get("_launchedAt") or 0.0),
-        records.member_config(app.store, scope, m), m.get("_launchedFor") or Why.CAPACITY.value,
+        records.member_config(app.store, scope, m) if configs else None, m.get("_launchedFor") or Why.CAPACITY.value,
     ) for m in records.members(group)]
 
 
-_NOTHING = group_reconcile.Plan()
-
-
-def _decide_key(group: Doc) -> tuple[Any, ...]:
-    """What :func:`group_reconcile.decide` looks at when it chooses no victims."""
-    return (group["DesiredCapacity"], group["MaxSize"], tuple(group.get("AvailabilityZones") or ()),
-            tuple(p["ProcessName"] for p in group.get("SuspendedProcesses") or []),
-            tuple((m["InstanceId"], m["AvailabilityZone"], m["LifecycleState"], m["HealthStatus"],
-                   bool(m.get("ProtectedFromScaleIn")), m.get("_launchedFor"))
-                  for m in (group.get("_instances") or {}).values()))
+def _plan(app: App, scope: Scope, group: Doc, now: float, rng: random.Random) -> group_reconcile.Plan:
+    """:func:`group_reconcile.decide` on the group; the launch configurations (store reads) are
+    looked up only when members may have to be chosen for termination (more active than desired)."""
+    active = sum(1 for m in records.members(group) if m["LifecycleState"] in lifecycle.ACTIVE_STATES)
+    configs = active > int(group["DesiredCapacity"])
+    return group_reconcile.decide(_spec(app, scope, group, configs), _members(app, scope, group, configs), now, rng)
 
 
 class GroupController:
     def __init__(self, app: App) -> None:
         self.app = app
         self.rng = random.Random()
-        self._calm: dict[tuple[Scope, str], tuple[Any, ...]] = {}  # group → inputs of its last empty plan
 
     def keys(self) -> list[str]:
         store = self.app.store
@@ -181,7 +175,7 @@ class GroupController:
                     rec.update(LifecycleState=LState.TERMINATING_PROCEED.value, _actions={})
                     fleet.terminate(scope, rec["InstanceId"])
             return None
-        plan = self._decide(scope, group, now)
+        plan = _plan(self.app, scope, group, now, self.rng)
         cause = group.pop("_cause", None) or ""
         instances = group["_instances"]
         sick = {r.instance_id for r in plan.removals if r.why is Why.UNHEALTHY}
@@ -195,24 +189,6 @@ class GroupController:
                                                                          rec["InstanceId"], now))
             member_ops.take_out(self.app, scope, group, rec, text, now)
         return self._launch(scope, fleet, group, plan.launches, cause, now)
-
-    def _decide(self, scope: Scope, group: Doc, now: float) -> group_reconcile.Plan:
-        """:func:`group_reconcile.decide`, skipped when its inputs are those of its last empty plan.
-
-        Only plans made without choosing victims are remembered: those depend on nothing but the
-        key (not on the clock, the random draw, launch times or configurations).
-        """
-        name = group["AutoScalingGroupName"]
-        key = _decide_key(group)
-        if self._calm.get((scope, name)) == key:
-            return _NOTHING
-        plan = group_reconcile.decide(_spec(self.app, scope, group), _members(self.app, scope, group), now, self.rng)
-        active = sum(1 for m in records.members(group) if m["LifecycleState"] in lifecycle.ACTIVE_STATES)
-        if plan.empty and active <= int(group["DesiredCapacity"]):
-            self._calm[(scope, name)] = key
-        else:
-            self._calm.pop((scope, name), None)
-        return plan
 
     def _launch(self, scope: Scope, fleet: Fleet, group: Doc, launches: tuple[group_reconcile.Launch, ...],
                 cause: str, now: float) -> float | None:
