@@ -17,7 +17,7 @@ from gureum.app import App
 from gureum.core.clock import SimClock
 from gureum.core.store import Scope, SqliteStore
 from gureum.services.api import RequestContext
-from gureum.services.cloudwatch import alarm_controller, alarm_records, metrics
+from gureum.services.cloudwatch import alarm_controller, alarm_records, metric_activity, metrics
 from gureum.settings import Settings
 
 START = 1_767_225_600.0
@@ -71,10 +71,47 @@ def test_recently_active_is_exact_although_last_put_is_written_less_often(app: A
     assert listed(app, RecentlyActive="PT3H") == ["Load:"]
     assert advance(app, 101) == later + three_hours + 1
     assert listed(app, RecentlyActive="PT3H") == []
-    # Past ACTIVE_REFRESH the document itself moves on.
+    # Past ACTIVE_REFRESH the stored put time moves on (the namespace's activity document).
     metrics.publish(app.store, SCOPE, "Bench", "Load", 3.0, timestamp=START + metrics.ACTIVE_REFRESH)
-    stored = app.store.get(metrics.METRIC, SCOPE, metrics.metric_key("Bench", "Load", ()))
-    assert stored is not None and stored["lastPut"] == START + metrics.ACTIVE_REFRESH
+    key = metrics.metric_key("Bench", "Load", ())
+    assert stored_last_put(app, "Bench", key) == START + metrics.ACTIVE_REFRESH
+
+
+def stored_last_put(app: App, namespace: str, key: str) -> float:
+    """What a process started on this store would take as the metric's last put."""
+    doc = app.store.get(metrics.METRIC, SCOPE, key) or {}
+    activity = (app.store.get(metric_activity.ACTIVE, SCOPE, namespace) or {}).get("puts", {})
+    return max(float(doc.get("lastPut", 0)), float(activity.get(key, 0)))
+
+
+def test_stored_put_times_lag_at_most_active_refresh_and_survive_a_new_process(tmp_path: Path) -> None:
+    """Every batch, the stored last put of every metric put is within ACTIVE_REFRESH of the truth; a
+    store opened again (a restart) lists what a running process lists, and keeps the older puts."""
+    path = tmp_path / "s.db"
+    store = SqliteStore(path)
+    keys = {name: metrics.metric_key("Bench", name, ()) for name in ("A", "B", "C")}
+    truth: dict[str, float] = {}
+    for minute in range(40):
+        now = START + 60 * minute + 7
+        names = ["A"] + (["B"] if minute % 3 == 0 else []) + (["C"] if minute < 4 else [])
+        metrics.publish_many(store, SCOPE, "Bench", [metrics.Value(n, 1.0) for n in names], timestamp=now)
+        for n in names:
+            truth[n] = now
+        for n, t in truth.items():
+            doc = store.get(metrics.METRIC, SCOPE, keys[n]) or {}
+            acts = (store.get(metric_activity.ACTIVE, SCOPE, "Bench") or {}).get("puts", {})
+            stored = max(float(doc.get("lastPut", 0)), float(acts.get(keys[n], 0)))
+            assert 0 <= t - stored < metrics.ACTIVE_REFRESH, (minute, n)
+    store.close()
+    again = SqliteStore(path)  # a new process: nothing in memory
+    metrics.publish_many(again, SCOPE, "Bench", [metrics.Value("A", 2.0)], timestamp=START + 60 * 41)
+    acts = (again.get(metric_activity.ACTIVE, SCOPE, "Bench") or {}).get("puts", {})
+    assert float(acts[keys["B"]]) >= truth["B"] - metrics.ACTIVE_REFRESH  # B's put kept across the restart
+    assert float(acts[keys["C"]]) >= truth["C"] - metrics.ACTIVE_REFRESH
+    since = START + 60 * 20
+    found = sorted(d["MetricName"] for _, d in metrics.find_metrics(again, SCOPE, active_since=since))
+    assert found == ["A", "B"]  # C was last put in minute 3
+    again.close()
 
 
 def test_a_reset_store_gets_its_metric_documents_again(app: App) -> None:

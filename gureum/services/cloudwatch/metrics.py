@@ -21,17 +21,13 @@ What :func:`record_points` stores is also noted in the store's
 Publishing: :func:`publish_many` stores many values in one transaction (what
 Gureum's own collectors use once a minute); :func:`publish` is one value.
 
-``lastPut``: a metric's document is written when this process first stores
-data for it and then at most every :data:`ACTIVE_REFRESH` seconds, not on
-every datapoint; the newer put times live in memory (:class:`_Active`) and
-:func:`find_metrics` reads ``max(document, memory)``, so RecentlyActive is
-exact while the process runs (after a ``kill -9`` the stored ``lastPut`` is
-at most :data:`ACTIVE_REFRESH` seconds old).  A reset store must get its
-documents again: a store that counts its resets (``SqliteStore.resets``) is
-asked that in every batch; with any other store the number of metric
-documents of the namespace is checked against the ones this process knows it
-wrote (fewer means a reset) whenever a document would be skipped.  Either
-way the knowledge is dropped and every document is written again.
+``lastPut`` and RecentlyActive: see :mod:`metric_activity` — a metric's
+document is written when this process first stores data for it; later put
+times live in memory and in one activity document per namespace, rewritten
+at most every :data:`ACTIVE_REFRESH` seconds in a publish's transaction;
+:func:`find_metrics` reads the newest of the three (after a ``kill -9`` the
+stored time is at most :data:`ACTIVE_REFRESH` seconds old).  A reset store
+gets its documents again.
 
 Stored text: a one-value sample is ``{"x":<value>}`` (with ``"u"``/``"r"``
 only when not unit None at 60 s), written without the JSON encoder and
@@ -44,69 +40,16 @@ from __future__ import annotations
 import functools
 import json
 import math
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from gureum.core.store import Scope, Store
-from gureum.services.cloudwatch import sample_window, stats
+from gureum.services.cloudwatch import metric_activity, sample_window, stats
 from gureum.services.cloudwatch.datum import Dimensions, Point
 
 METRIC = "cloudwatch.metric"
 DATA = "cloudwatch.data"
-ACTIVE_REFRESH = 300.0
-
-
-class _Active:
-    """Per store: the ``lastPut`` of the metric documents this process wrote, and newer puts."""
-
-    def __init__(self) -> None:
-        # (account, region, metric key) → [lastPut in the document, newest put]
-        self.known: dict[tuple[str, str, str], list[float]] = {}
-        # (account, region, namespace) → how many of ``known`` are in it
-        self.counts: dict[tuple[str, str, str], int] = {}
-        self.resets = 0  # the store's ``resets`` when ``known`` was last checked against it
-
-    def check(self, store: Store, scope: Scope, namespace: str) -> bool:
-        """Forget the documents if the store was reset since they were written; whether it was.
-
-        A store that counts its resets (``SqliteStore.resets``) is asked that; any other is asked
-        how many documents the namespace holds: fewer than were written means a reset.
-        """
-        resets = getattr(store, "resets", None)
-        if isinstance(resets, int):
-            if resets == self.resets:
-                return False
-            self.resets = resets
-            gone = bool(self.known)
-            self.known.clear()
-            self.counts.clear()
-            return gone
-        ns = (scope.account, scope.region, namespace)
-        known = self.counts.get(ns, 0)
-        if known and store.count(METRIC, scope, key_prefix(namespace)) < known:
-            prefix = key_prefix(namespace)
-            for k in [k for k in self.known if k[:2] == ns[:2] and k[2].startswith(prefix)]:
-                del self.known[k]
-            self.counts[ns] = 0
-            return True
-        return False
-
-    def newest(self, scope: Scope, key: str) -> float | None:
-        mark = self.known.get((scope.account, scope.region, key))
-        return None if mark is None else mark[1]
-
-
-_ACTIVE: weakref.WeakKeyDictionary[Any, _Active] = weakref.WeakKeyDictionary()
-
-
-def _active(store: Store) -> _Active:
-    active = _ACTIVE.get(store)
-    if active is None:
-        active = _ACTIVE[store] = _Active()
-        resets = getattr(store, "resets", None)
-        active.resets = resets if isinstance(resets, int) else 0
-    return active
+ACTIVE_REFRESH = metric_activity.ACTIVE_REFRESH
 
 
 def _json(value: Any) -> str:
@@ -134,7 +77,7 @@ def key_prefix(namespace: str | None, name: str | None = None) -> str:
 def canonical(dimensions: Iterable[Mapping[str, Any]] | Mapping[str, str] | None) -> Dimensions:
     if dimensions is None:
         return ()
-    if isinstance(dimensions, Mapping):
+    if type(dimensions) is dict or isinstance(dimensions, Mapping):  # (a plain dict: no ABC check)
         if len(dimensions) == 1:  # the usual one dimension: nothing to sort
             ((k, v),) = dimensions.items()
             return ((str(k), str(v)),)
@@ -206,51 +149,40 @@ def record_points(store: Store, scope: Scope, namespace: str, points: Sequence[P
 _Item = tuple[str, str, Dimensions, stats.Sample, str]  # metric key, name, dimensions, sample, stored text
 
 
-def _due(known: dict[tuple[str, str, str], list[float]], scope: Scope, items: list[_Item],
-         now: float) -> dict[str, tuple[str, Dimensions]]:
-    """The metric documents to (re)write: new to this process, or their ``lastPut`` too old."""
-    due: dict[str, tuple[str, Dimensions]] = {}
-    acct, region = scope.account, scope.region
-    for key, name, dims, _, _ in items:
-        mark = known.get((acct, region, key))
-        if (mark is None or not 0 <= now - mark[0] < ACTIVE_REFRESH) and key not in due:
-            due[key] = (name, dims)
-    return due
-
-
 def _record(store: Store, scope: Scope, namespace: str, items: list[_Item], now: float) -> None:
-    active = _active(store)
+    activity = metric_activity.of(store)
     rows = [(key, sample.ts, text) for key, _, _, sample, text in items]
     with store.transaction():
-        if isinstance(getattr(store, "resets", None), int):  # it counts its resets: asked every time
-            active.check(store, scope, namespace)
-            due = _due(active.known, scope, items, now)
-        else:  # counted documents: only when one would be skipped
-            due = _due(active.known, scope, items, now)
-            if len(due) < len({item[0] for item in items}) and active.check(store, scope, namespace):
-                due = _due(active.known, scope, items, now)  # the store was reset: every document again
+        ns = activity.space(scope, namespace)
+        new = {key: (name, dims) for key, name, dims, _, _ in items if key not in ns.puts}
+        if activity.reset_seen(store, scope, namespace, key_prefix(namespace), len(new) < len(items)):
+            ns = activity.space(scope, namespace)  # the store was reset: every document again
+            new = {key: (name, dims) for key, name, dims, _, _ in items}
         seqs = store.append_encoded(DATA, scope, rows)
-        for key, (name, dims) in due.items():
+        for key, (name, dims) in new.items():
             store.put(METRIC, scope, key, {"Namespace": namespace, "MetricName": name,
                                            "Dimensions": [{"Name": n, "Value": v} for n, v in dims],
                                            "lastPut": now})
+        flushed = None
+        keys = [item[0] for item in items if item[0] not in new]  # (a new one's document says now)
+        if ns.flush_due(store, scope, namespace, keys, now):
+            flushed = ns.activity(store, scope, namespace, [item[0] for item in items], now)
+            store.put(metric_activity.ACTIVE, scope, namespace, {"puts": flushed})
     # Committed: what this process knows of the documents, then the evaluator's samples.
-    acct, region = scope.account, scope.region
-    known = active.known
-    for key in due:
-        k = (acct, region, key)
-        if k not in known:
-            ns = (acct, region, namespace)
-            active.counts[ns] = active.counts.get(ns, 0) + 1
-        known[k] = [now, now]
+    if flushed is not None:
+        ns.stored, ns.flushed = flushed, now
+    elif new:
+        stored = ns.read(store, scope, namespace)
+        for key in new:
+            stored[key] = now
+    puts = ns.puts
     by_key: dict[str, list[tuple[int, stats.Sample]]] = {}
     for seq, (key, _, _, sample, _) in zip(seqs, items, strict=True):
         rows_of = by_key.get(key)
         if rows_of is None:
             by_key[key] = [(seq, sample)]
-            mark = known.get((acct, region, key))
-            if mark is not None and now > mark[1]:
-                mark[1] = now
+            if now > puts.get(key, float("-inf")):
+                puts[key] = now
         else:
             rows_of.append((seq, sample))
     window = sample_window.held(store)
@@ -331,14 +263,19 @@ def find_metrics(
     start_after: str = "",
 ) -> Iterable[tuple[str, dict[str, Any]]]:
     """Metric documents in key order; a dimension filter without Value needs only the name."""
-    active = _active(store)
+    activity = metric_activity.of(store)
+    stored: dict[str, dict[str, float]] = {}  # namespace → its activity document's puts
     for key, doc in store.list(METRIC, scope, prefix=key_prefix(namespace, name), start_after=start_after):
         if name is not None and doc.get("MetricName") != name:
             continue
         if not _has_dimensions(doc, dimension_filters):
             continue
         if active_since is not None:
-            last = max(float(doc.get("lastPut", 0)), active.newest(scope, key) or 0.0)
+            ns = str(doc.get("Namespace", ""))
+            if ns not in stored:
+                stored[ns] = metric_activity.stored_puts(store, scope, ns)
+            last = max(float(doc.get("lastPut", 0)), float(stored[ns].get(key, 0.0)),
+                       activity.newest(scope, ns, key))
             if last < active_since:
                 continue
         yield key, doc

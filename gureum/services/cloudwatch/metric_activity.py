@@ -1,0 +1,128 @@
+"""When each metric was last put: ListMetrics' ``RecentlyActive``.
+
+Exact in memory while the process runs; in the store at most
+:data:`ACTIVE_REFRESH` seconds behind (what a ``kill -9`` can lose).
+
+Store layout (per account+region scope):
+
+* ``cloudwatch.metric`` documents (see :mod:`metrics`) carry ``lastPut``:
+  the time this process first stored data for the metric (older data dirs:
+  the last time it was refreshed);
+* ``cloudwatch.active`` – key: a namespace; doc ``{"puts": {metric key:
+  last put}}`` for the namespace's metrics put within the last
+  :data:`KEEP` seconds (``RecentlyActive``'s reach).  Rewritten at most every
+  :data:`ACTIVE_REFRESH` seconds per namespace, in the transaction of a
+  publish — and at once when a metric put is that far ahead of what the
+  store holds for it: one write per namespace, not one per metric.
+
+A metric's last put is the newest of the three (document, activity
+document, memory).  Rules: a metric document is written when this process
+first stores data for the metric; the activity document first written by
+this process merges what the store held (nothing put before a restart is
+lost); a reset store is noticed — by ``SqliteStore.resets`` when the store
+counts its resets, else by counting the namespace's metric documents when
+one would be skipped — and everything is written again.  No I/O but the
+store's.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from gureum.core.store import Scope, Store
+
+ACTIVE = "cloudwatch.active"
+ACTIVE_REFRESH = 300.0
+KEEP = 3 * 3600.0
+
+
+class Namespace:
+    """What this process knows of one namespace in one scope."""
+
+    __slots__ = ("puts", "stored", "flushed")
+
+    def __init__(self) -> None:
+        self.puts: dict[str, float] = {}  # metric key → newest put (its document is in the store)
+        # Each metric's put time as the store holds it (activity document, or the metric document
+        # this process wrote); None until first read.
+        self.stored: dict[str, float] | None = None
+        self.flushed = float("-inf")  # when this process last wrote the activity document
+
+    def flush_due(self, store: Store, scope: Scope, namespace: str, keys: list[str], now: float) -> bool:
+        """Whether the activity document is to be written with a put of ``keys`` at ``now``: every
+        ACTIVE_REFRESH seconds, and at once when the store's time of one of them is that old."""
+        if not 0 <= now - self.flushed < ACTIVE_REFRESH:
+            return True
+        stored = self.read(store, scope, namespace)
+        lost = float("-inf")
+        return any(not 0 <= now - stored.get(k, lost) < ACTIVE_REFRESH for k in keys)
+
+    def read(self, store: Store, scope: Scope, namespace: str) -> dict[str, float]:
+        if self.stored is None:
+            self.stored = stored_puts(store, scope, namespace)
+        return self.stored
+
+    def activity(self, store: Store, scope: Scope, namespace: str, keys: list[str], now: float) -> dict[str, float]:
+        """The activity document to write now: what the store held, the puts known, ``keys`` at ``now``."""
+        merged = {k: t for k, t in self.read(store, scope, namespace).items() if t >= now - KEEP}
+        merged.update((k, t) for k, t in self.puts.items() if t >= now - KEEP)
+        merged.update((k, now) for k in keys)
+        return merged
+
+
+class Activity:
+    """Per store: one :class:`Namespace` per (account, region, namespace)."""
+
+    def __init__(self, store: Store) -> None:
+        self.spaces: dict[tuple[str, str, str], Namespace] = {}
+        self.resets = _resets(store) or 0  # the store's count when ``spaces`` was last checked against it
+
+    def space(self, scope: Scope, namespace: str) -> Namespace:
+        ns = self.spaces.get((scope.account, scope.region, namespace))
+        if ns is None:
+            ns = self.spaces[(scope.account, scope.region, namespace)] = Namespace()
+        return ns
+
+    def reset_seen(self, store: Store, scope: Scope, namespace: str, prefix: str, skipped: bool) -> bool:
+        """Forget what the store lost if it was reset; whether it was.
+
+        ``skipped``: some metric document of the batch would not be written (only then is a store
+        that does not count its resets asked how many documents the namespace holds).
+        """
+        resets = _resets(store)
+        if resets is not None:
+            if resets == self.resets:
+                return False
+            self.resets = resets
+            self.spaces.clear()
+            return True
+        ns = self.spaces.get((scope.account, scope.region, namespace))
+        if skipped and ns is not None and store.count("cloudwatch.metric", scope, prefix) < len(ns.puts):
+            del self.spaces[(scope.account, scope.region, namespace)]
+            return True
+        return False
+
+    def newest(self, scope: Scope, namespace: str, key: str) -> float:
+        ns = self.spaces.get((scope.account, scope.region, namespace))
+        return 0.0 if ns is None else ns.puts.get(key, 0.0)
+
+
+def _resets(store: Store) -> int | None:
+    resets = getattr(store, "resets", None)
+    return resets if isinstance(resets, int) else None
+
+
+_ACTIVITY: weakref.WeakKeyDictionary[Any, Activity] = weakref.WeakKeyDictionary()
+
+
+def of(store: Store) -> Activity:
+    activity = _ACTIVITY.get(store)
+    if activity is None:
+        activity = _ACTIVITY[store] = Activity(store)
+    return activity
+
+
+def stored_puts(store: Store, scope: Scope, namespace: str) -> dict[str, float]:
+    """The activity document's put times (empty if there is none)."""
+    return dict((store.get(ACTIVE, scope, namespace) or {}).get("puts", {}))
