@@ -19,7 +19,11 @@ Rules:
   announced by CloudWatch's reset hook (``alarm_controller.reset`` →
   :func:`alarm_records.forget`) — reloads everything;
 * a caller that fails half-way through a write drops the entry
-  (:meth:`AlarmCache.drop`): the next use reads the store.
+  (:meth:`AlarmCache.drop`): the next use reads the store;
+* :meth:`AlarmCache.scopes` (every minute) keeps its answer and looks
+  again only at the alarms written since (the :class:`Versions` journal);
+  it starts over when an entry was replaced, created or dropped, or the
+  journal moved past what it saw.
 
 Nothing here writes; single-threaded use (the event loop) as the rest of
 the evaluator.
@@ -100,8 +104,11 @@ class AlarmCache:
         self._scopes: dict[Scope, dict[str, Entry]] = {}
         self._listing = -1
         self._epoch = -1
+        self._out: list[tuple[Scope, list[Entry]]] | None = None  # the last scopes() answer …
+        self._seen = 0  # … made with the journal up to this write number
 
     def _reload(self) -> None:
+        self._out = None
         self._scopes = {}
         for scope in records.every_scope(self.store):
             self._scopes[scope] = {name: make_entry(scope, name, self.versions.version(scope, name), doc)
@@ -109,6 +116,7 @@ class AlarmCache:
 
     def _relist(self) -> None:
         """Alarms written since the last look that were created or deleted."""
+        self._out = None
         for (account, region, name), (_, doc) in list(self.versions.latest.items()):
             scope = Scope(account, region)
             entries = self._scopes.get(scope)
@@ -121,6 +129,7 @@ class AlarmCache:
     def _load(self, scope: Scope, name: str) -> Entry | None:
         version = self.versions.version(scope, name)
         doc = records.get(self.store, scope, name)
+        self._out = None
         entries = self._scopes.setdefault(scope, {})
         if doc is None:
             entries.pop(name, None)
@@ -148,8 +157,21 @@ class AlarmCache:
         return self._load(entry.scope, entry.name)
 
     def scopes(self) -> list[tuple[Scope, list[Entry]]]:
-        """Every alarm of every scope, current."""
+        """Every alarm of every scope, current (the caller must not change the lists)."""
         self._sync()
+        v = self.versions
+        end = v.journal_end()
+        out = self._out
+        if out is not None and self._seen >= v.journal_base:
+            written = set(v.journal[self._seen - v.journal_base:])
+            self._seen = end
+            for account, region, name in written:
+                entry = self._scopes.get(Scope(account, region), {}).get(name)
+                if entry is not None:
+                    self._fresh(entry)  # our own write keeps the entry; any other replaces it (_load)
+            if self._out is out:
+                return out
+        self._seen = end
         out = []
         latest = self.versions.latest
         for scope, entries in self._scopes.items():
@@ -163,6 +185,7 @@ class AlarmCache:
                 fresh.append(e)
             if fresh:
                 out.append((scope, fresh))
+        self._out = out
         return out
 
     def get(self, scope: Scope, name: str) -> Entry | None:
@@ -173,4 +196,5 @@ class AlarmCache:
         return self._fresh(entry)
 
     def drop(self, scope: Scope, name: str) -> None:
+        self._out = None
         self._scopes.get(scope, {}).pop(name, None)

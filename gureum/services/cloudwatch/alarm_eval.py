@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class State(StrEnum):
@@ -102,8 +103,7 @@ class Outcome:
     value: float | None = None  # newest evaluated real value (what scaling policies compare)
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
+class _Slot(NamedTuple):  # a tuple: made for every evaluated period of every change, and quick to make
     ts: float
     point: Datapoint | None
     mark: str  # "B" breaching, "O" not breaching, "U" unknown (missing/ignore fill)
@@ -183,13 +183,13 @@ def _evaluated(spec: AlarmSpec, start: float, points: Sequence[Datapoint | None]
     n = spec.evaluation_periods
     slots = [(start + i * spec.period, p) for i, p in enumerate(points)]
     real = [(ts, p) for ts, p in slots if p is not None]
+    op, threshold = THRESHOLD_OPERATORS[spec.comparison][0], spec.threshold
     if len(real) >= n:
-        chosen = real[-n:]
-        return [_Slot(ts, p, "B" if breaches(spec, p.value) else "O") for ts, p in chosen]
+        return [_Slot(ts, p, "B" if op(p.value, threshold) else "O") for ts, p in real[-n:]]
     fill = {"breaching": "B", "notBreaching": "O"}.get(spec.treat_missing, "U")
     missing = [ts for ts, p in slots if p is None]
     missing = missing[len(missing) - (n - len(real)) :]  # the newest ones: fill as few as possible
-    out = [_Slot(ts, p, "B" if breaches(spec, p.value) else "O") for ts, p in real]
+    out = [_Slot(ts, p, "B" if op(p.value, threshold) else "O") for ts, p in real]
     out += [_Slot(ts, None, fill) for ts in missing]
     return sorted(out, key=lambda s: s.ts)
 

@@ -57,15 +57,21 @@ class Versions:
     None once deleted); an alarm not in it was not written since (version 0).
     ``listing`` moves when an alarm may have been created or deleted,
     ``epoch`` when the store was reset (every alarm must be read again).
+    ``journal``: the alarms written, in order; ``journal[i]`` is write number
+    ``journal_base + i`` (the oldest half is dropped now and then).
     """
 
-    __slots__ = ("counter", "latest", "listing", "epoch", "__weakref__")
+    __slots__ = ("counter", "latest", "listing", "epoch", "journal", "journal_base", "__weakref__")
+
+    JOURNAL_MAX = 4096
 
     def __init__(self) -> None:
         self.counter = 0
         self.latest: dict[tuple[str, str, str], tuple[int, Doc | None]] = {}
         self.listing = 0
         self.epoch = 0
+        self.journal: list[tuple[str, str, str]] = []
+        self.journal_base = 0
 
     def version(self, scope: Scope, name: str) -> int:
         seen = self.latest.get((scope.account, scope.region, name))
@@ -78,13 +84,24 @@ class Versions:
         if doc is None or before is None or before[1] is None:
             self.listing += 1  # deleted, or perhaps a new alarm
         self.latest[key] = (self.counter, doc)
+        self.journal.append(key)
+        if len(self.journal) > self.JOURNAL_MAX:
+            half = len(self.journal) // 2
+            del self.journal[:half]
+            self.journal_base += half
         return self.counter
+
+    def journal_end(self) -> int:
+        """The number of the next write (see ``journal``)."""
+        return self.journal_base + len(self.journal)
 
     def forget(self) -> None:
         self.counter += 1
         self.latest.clear()
         self.listing += 1
         self.epoch += 1
+        self.journal_base += len(self.journal)
+        self.journal.clear()
 
 
 _VERSIONS: weakref.WeakKeyDictionary[Any, Versions] = weakref.WeakKeyDictionary()
