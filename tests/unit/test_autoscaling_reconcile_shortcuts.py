@@ -124,3 +124,33 @@ def test_flap_settings_follow_the_environment_and_the_tags(monkeypatch: pytest.M
     assert flap_guard.settings_of({"Tags": []}).threshold == plain.threshold + 3
     tagged = {"Tags": [{"Key": "gureum:flap-threshold", "Value": "9"}, {"Key": "other", "Value": "x"}]}
     assert flap_guard.settings_of(tagged).threshold == 9
+
+
+def test_a_group_read_again_is_what_the_store_holds(w: World) -> None:
+    store = w.app.store
+    first = records.get_group(store, SCOPE, "g")
+    assert first is not None
+    first["DesiredCapacity"] = 5  # changed in memory only: the next read does not see it
+    again = records.get_group(store, SCOPE, "g")
+    assert again is not None and again["DesiredCapacity"] == 2
+    with pytest.raises(RuntimeError), store.transaction():
+        again["DesiredCapacity"] = 3
+        again["_note"] = ("a", "tuple")
+        records.save_group(store, SCOPE, again)
+        raise RuntimeError("rolled back")
+    after = records.get_group(store, SCOPE, "g")
+    assert after is not None and after["DesiredCapacity"] == 2 and "_note" not in after
+    after["_note"] = ("a", "tuple")
+    records.save_group(store, SCOPE, after)
+    read = records.get_group(store, SCOPE, "g")
+    assert read is not None and read["_note"] == ["a", "tuple"]  # what JSON keeps, as the store gives it
+    read["DesiredCapacity"] = 4
+    records.save_group(store, SCOPE, read)
+    assert records.get_group(store, SCOPE, "g")["DesiredCapacity"] == 4  # type: ignore[index]
+
+
+def test_a_reset_forgets_the_groups_read(w: World) -> None:
+    assert records.get_group(w.app.store, SCOPE, "g") is not None
+    w.app.reset()
+    assert records.get_group(w.app.store, SCOPE, "g") is None
+    assert w.call("DescribeAutoScalingGroups")["AutoScalingGroups"] == []

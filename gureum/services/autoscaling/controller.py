@@ -65,6 +65,7 @@ Doc = dict[str, Any]
 RESYNC = 10.0
 BACKOFF = (10.0, 300.0)
 EC2_STATE_TOPIC = "ec2.instance.state"
+RESET_TOPIC = "gureum.reset"  # App.reset: the store was emptied
 
 
 def forget_group(app: App, scope: Scope, name: str) -> None:
@@ -274,5 +275,6 @@ def start(app: App) -> None:
     ctl = controller_for(app)
     app.runner.register(names.CONTROLLER, ctl.reconcile, list_keys=ctl.keys, period=RESYNC)
     app.bus.subscribe(EC2_STATE_TOPIC, ctl.on_instance_state)
+    app.bus.subscribe(RESET_TOPIC, lambda _topic, _payload: records.forget(app.store))
     policy_exec.subscribe(app)
     app.health_warnings.append(lambda: flap_guard.health_warnings(app))

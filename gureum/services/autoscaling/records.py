@@ -19,6 +19,13 @@ nothing): each read and write keeps a ``marshal`` snapshot (version 2: no
 shared references, so equal bytes mean an equal document of the same
 types and order, hence the same stored JSON).  A group deleted from the
 store must go through :func:`delete_group`, which drops the snapshot.
+
+A snapshot taken from the store (a read: JSON's types only) also serves
+the next reads of the group until it is written: every write of a group
+goes through this module, so the store holds exactly that document.  A
+written document's snapshot serves no read (it may hold types JSON does
+not keep, such as tuples, and its transaction may still roll back).
+:func:`forget` drops every snapshot of a store (the store was reset).
 """
 
 from __future__ import annotations
@@ -39,23 +46,35 @@ SHOWN_MEMBER_KEYS = ("InstanceId", "InstanceType", "AvailabilityZone", "Lifecycl
                      "LaunchConfigurationName", "LaunchTemplate", "ProtectedFromScaleIn")
 
 
-_SNAPSHOTS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], bytes]] = weakref.WeakKeyDictionary()
+# (account, region, group) -> (marshal snapshot, whether it came from the store and may serve reads)
+Snapshots = dict[tuple[str, str, str], tuple[bytes, bool]]
+_SNAPSHOTS: weakref.WeakKeyDictionary[Any, Snapshots] = weakref.WeakKeyDictionary()
 
 
-def _snapshots(store: Store) -> dict[tuple[str, str, str], bytes]:
+def _snapshots(store: Store) -> Snapshots:
     snaps = _SNAPSHOTS.get(store)
     if snaps is None:
         snaps = _SNAPSHOTS[store] = {}
     return snaps
 
 
+def forget(store: Store) -> None:
+    """Drop every snapshot of ``store`` (after a reset: it holds other documents now)."""
+    _SNAPSHOTS.pop(store, None)
+
+
 def get_group(store: Store, scope: Scope, name: str) -> Doc | None:
-    doc = store.get(names.GROUP, scope, name)
     key = (scope.account, scope.region, name)
+    snaps = _snapshots(store)
+    known = snaps.get(key)
+    if known is not None and known[1]:
+        cached: Doc = marshal.loads(known[0])
+        return cached
+    doc = store.get(names.GROUP, scope, name)
     if doc is None:
-        _snapshots(store).pop(key, None)
+        snaps.pop(key, None)
     else:
-        _snapshots(store)[key] = marshal.dumps(doc, 2)
+        snaps[key] = (marshal.dumps(doc, 2), True)
     return doc
 
 
@@ -71,10 +90,11 @@ def save_group(store: Store, scope: Scope, doc: Doc) -> None:
     key = (scope.account, scope.region, doc["AutoScalingGroupName"])
     snaps = _snapshots(store)
     data = marshal.dumps(doc, 2)
-    if snaps.get(key) == data:
+    known = snaps.get(key)
+    if known is not None and known[0] == data:
         return
     store.put(names.GROUP, scope, doc["AutoScalingGroupName"], doc)
-    snaps[key] = data
+    snaps[key] = (data, False)
 
 
 def delete_group(store: Store, scope: Scope, name: str) -> bool:
@@ -86,7 +106,7 @@ def all_groups(store: Store, scope: Scope) -> list[Doc]:
     docs = [d for _, d in store.list(names.GROUP, scope)]
     snaps = _snapshots(store)
     for d in docs:
-        snaps[(scope.account, scope.region, d["AutoScalingGroupName"])] = marshal.dumps(d, 2)
+        snaps[(scope.account, scope.region, d["AutoScalingGroupName"])] = (marshal.dumps(d, 2), True)
     return docs
 
 
