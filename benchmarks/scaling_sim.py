@@ -163,6 +163,15 @@ def in_service(app: App, g: str) -> int:
     return max(1, sum(m["LifecycleState"] == "InService" for m in records.members(group)))
 
 
+def _group_dims() -> list[tuple[str, dict[str, str], list[dict[str, str]]]]:
+    """Each group's name and its dimension, as a collector (a map) and as PutMetricData (a list) hold them."""
+    return [(g, {"AutoScalingGroupName": g}, [{"Name": "AutoScalingGroupName", "Value": g}])
+            for g in map(group_name, range(GROUPS))]
+
+
+_GROUP_DIMS = _group_dims()
+
+
 def publish_minute(app: App, load: Load, minute: float, minute_no: int, serving: dict[str, int]) -> None:
     """The minute's data, batched per namespace as a collector or an agent sends it.
 
@@ -171,15 +180,14 @@ def publish_minute(app: App, load: Load, minute: float, minute_no: int, serving:
     ec2: list[metrics.Value] = []
     bench: list[metrics.Value] = []
     latency: list[dict[str, Any]] = []
-    for i in range(GROUPS):
-        g = group_name(i)
-        dims = {"AutoScalingGroupName": g}
+    gauss = load.rng.gauss
+    for i, (g, dims, dim_list) in enumerate(_GROUP_DIMS):
         cpu = min(100.0, load.demand(i, minute) / serving[g])
         ec2.append(metrics.Value("CPUUtilization", cpu, dims))
         bench.append(metrics.Value("Load", cpu, dims))
         if i % 4 == 0:
-            values = [round(100 + 2 * cpu + load.rng.gauss(0, 30), 1) for _ in range(5)]
-            latency.append({"MetricName": "Latency", "Dimensions": [{"Name": "AutoScalingGroupName", "Value": g}],
+            values = [round(100 + 2 * cpu + gauss(0, 30), 1) for _ in range(5)]
+            latency.append({"MetricName": "Latency", "Dimensions": dim_list,
                             "Timestamp": minute, "Values": values, "Counts": [4.0] * 5, "Unit": "Milliseconds"})
         if i % 4 >= 2 and (minute_no // 7 + i) % 9 != 0:  # a heartbeat with gaps
             bench.append(metrics.Value("Heartbeat", 1.0, dims))

@@ -309,16 +309,9 @@ class SqliteStore:
         if not rows:
             return []
         with self.transaction():
-            sids = self._sids.get((kind, scope.account, scope.region))
-            if sids is None:
-                sids = {}
-            params = []
-            for key, ts, body in rows:
-                sid = sids.get(key)
-                if sid is None:
-                    sid = self._sid(kind, scope, key, create=True)
-                    sids = self._sids[(kind, scope.account, scope.region)]
-                params.append((sid, ts, body))
+            known = self._sids.get((kind, scope.account, scope.region), {}).get
+            # (sids start at 1: a missing one is made)
+            params = [(known(key) or self._sid(kind, scope, key, create=True), ts, body) for key, ts, body in rows]
             self._db.executemany("INSERT INTO series_rows (sid, ts, body) VALUES (?,?,?)", params)
             last = int(self._db.execute("SELECT last_insert_rowid()").fetchone()[0])
         # One statement on one connection, under the lock, in one transaction: AUTOINCREMENT

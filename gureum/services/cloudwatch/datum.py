@@ -66,6 +66,10 @@ def epoch(value: Any) -> float:
 
 
 def dimensions(raw: list[dict[str, Any]] | None, member: str) -> Dimensions:
+    if raw is not None and len(raw) == 1:  # the usual one dimension: nothing to sort or compare
+        name, value = raw[0].get("Name"), raw[0].get("Value")
+        if name and value:
+            return ((str(name), str(value)),)
     dims = [(str(d.get("Name") or ""), str(d.get("Value") or "")) for d in raw or []]
     if len(dims) > MAX_DIMENSIONS:
         raise invalid_value(f"The collection {member} must not have a size greater than {MAX_DIMENSIONS}.")
@@ -90,6 +94,9 @@ def _number(value: Any, member: str) -> float:
 def _numbers(values: list[Any], member: str) -> list[float]:
     """:func:`_number` of each (the member named only when one is refused)."""
     out = [float(v) for v in values]
+    # A finite sum means no NaN or infinity among them (then min and max are the true ones).
+    if out and math.isfinite(sum(out)) and -MAX_MAGNITUDE <= min(out) and max(out) <= MAX_MAGNITUDE:
+        return out
     for v, x in zip(values, out, strict=True):
         if not math.isfinite(x) or abs(x) > MAX_MAGNITUDE:
             raise invalid_value(f"The value {v} for parameter {member} is invalid.")
