@@ -7,8 +7,10 @@ engine's :class:`~alarm_cache.AlarmCache` (decoded once, read again only
 after a write), its datapoints for the evaluation range (:mod:`metric_query`
 — the same numbers GetMetricData gives — one per period from the decoded
 samples the store's :mod:`sample_window` holds, the range sliding on by a
-period each minute), asks the alarm's pure state judge
-(:func:`alarm_eval.state_judge`) for the next state and, only on a new
+period each minute), asks the alarm's state judge
+(:func:`alarm_eval.state_judge`, carried from minute to minute: its
+per-period breach flags are moved on by one period, so the usual minute is
+an update of two counts and a comparison) for the next state and, only on a new
 state, makes the full :class:`~alarm_eval.Decision` with its words and
 applies it (:mod:`alarm_transitions`: the state and its history written at
 once, actions, composite parents).  An evaluation that changes nothing
