@@ -175,16 +175,17 @@ def _record(store: Store, scope: Scope, namespace: str, items: list[_Item], now:
         stored = ns.read(store, scope, namespace)
         for key in new:
             stored[key] = now
-    puts = ns.puts
     by_key: dict[str, list[tuple[int, stats.Sample]]] = {}
     for seq, (key, _, _, sample, _) in zip(seqs, items, strict=True):
         rows_of = by_key.get(key)
         if rows_of is None:
             by_key[key] = [(seq, sample)]
-            if now > puts.get(key, float("-inf")):
-                puts[key] = now
         else:
             rows_of.append((seq, sample))
+    puts = ns.puts
+    for key in by_key:
+        if not puts.get(key, now) > now:  # (a clock moved back keeps the newer time)
+            puts[key] = now
     window = sample_window.held(store)
     if window is not None:  # the alarm evaluator's in-memory samples (committed ones only)
         window.note_many(scope, by_key)
@@ -224,11 +225,18 @@ def publish_many(
     items: list[_Item] = []
     add = items.append
     isfinite = math.isfinite
+    text_of = float.__repr__
+    plain = resolution == 60
     for name, value, dimensions, unit in values:
         dims = canonical(dimensions)
         x = float(value)
         sample = stats.Sample(ts, 1.0, x, x, x, ((x, 1.0),), unit)  # stats.from_value, inlined
-        text = _value_text(x, unit, resolution) if isfinite(x) else _encode(encode_sample(sample, resolution))
+        if not isfinite(x):
+            text = _encode(encode_sample(sample, resolution))
+        elif plain and unit == "None":  # _value_text, inlined for the usual sample
+            text = '{"x":' + text_of(x) + "}"
+        else:
+            text = _value_text(x, unit, resolution)
         add((_metric_key(namespace, name, dims), name, dims, sample, text))
     if items:
         _record(store, scope, namespace, items, timestamp)
