@@ -96,16 +96,19 @@ def _by_launch(cands: list[Candidate], newest: bool) -> list[Candidate]:
 
 
 def _filters(policy: Policy, current: Config | None, now: float) -> list[Filter]:
-    table: dict[Policy, list[Filter]] = {
-        Policy.OLDEST_INSTANCE: [lambda cs: _by_launch(cs, newest=False)],
-        Policy.NEWEST_INSTANCE: [lambda cs: _by_launch(cs, newest=True)],
-        Policy.OLDEST_LAUNCH_CONFIGURATION: [lambda cs: _oldest(cs, current, "lc")],
-        Policy.OLDEST_LAUNCH_TEMPLATE: [lambda cs: _oldest(cs, current, "lt")],
-        Policy.CLOSEST_TO_NEXT_INSTANCE_HOUR: [lambda cs: _closest_to_hour(cs, now)],
-        Policy.ALLOCATION_STRATEGY: [],
-        Policy.DEFAULT: [lambda cs: _oldest(cs, current, None), lambda cs: _closest_to_hour(cs, now)],
-    }
-    return table[policy]
+    if policy is Policy.DEFAULT:
+        return [lambda cs: _oldest(cs, current, None), lambda cs: _closest_to_hour(cs, now)]
+    if policy is Policy.OLDEST_INSTANCE:
+        return [lambda cs: _by_launch(cs, newest=False)]
+    if policy is Policy.NEWEST_INSTANCE:
+        return [lambda cs: _by_launch(cs, newest=True)]
+    if policy is Policy.OLDEST_LAUNCH_CONFIGURATION:
+        return [lambda cs: _oldest(cs, current, "lc")]
+    if policy is Policy.OLDEST_LAUNCH_TEMPLATE:
+        return [lambda cs: _oldest(cs, current, "lt")]
+    if policy is Policy.CLOSEST_TO_NEXT_INSTANCE_HOUR:
+        return [lambda cs: _closest_to_hour(cs, now)]
+    return []  # AllocationStrategy: nothing to choose by here
 
 
 def busiest_zones(cands: Sequence[Candidate], zone_counts: Counter[str]) -> list[Candidate]:
