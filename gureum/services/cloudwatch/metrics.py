@@ -8,7 +8,8 @@ Store layout (per account+region scope):
   by name, so a metric has exactly one key whatever order its dimensions came
   in, and keys of one namespace (or namespace + name) share a prefix.  Doc:
   ``Namespace``, ``MetricName``, ``Dimensions`` and ``lastPut`` (epoch s) for
-  ListMetrics' ``RecentlyActive``.
+  ListMetrics' ``RecentlyActive`` (later puts: ``cloudwatch.active``, see
+  :mod:`metric_activity`).
 * ``cloudwatch.data`` – one series per metric under the same key; record time
   is the sample time and the doc the sample (see :func:`encode_sample`).
 
@@ -24,7 +25,8 @@ Gureum's own collectors use once a minute); :func:`publish` is one value.
 ``lastPut`` and RecentlyActive: see :mod:`metric_activity` — a metric's
 document is written when this process first stores data for it; later put
 times live in memory and in one activity document per namespace, rewritten
-at most every :data:`ACTIVE_REFRESH` seconds in a publish's transaction;
+in a publish's transaction every :data:`ACTIVE_REFRESH` seconds (and at once
+when a put is that far ahead of the time the store holds for its metric);
 :func:`find_metrics` reads the newest of the three (after a ``kill -9`` the
 stored time is at most :data:`ACTIVE_REFRESH` seconds old).  A reset store
 gets its documents again.
