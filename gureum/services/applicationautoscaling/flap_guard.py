@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 Doc = dict[str, Any]
 FLAP = "applicationautoscaling.flap"
-Record = Callable[[str, str], None]  # (description, cause) → a Successful activity
+Record = Callable[[str, str], object]  # (description, cause) → a Successful activity (its result unused)
 
 
 def policy_facts(policy: Doc) -> PolicyFacts:

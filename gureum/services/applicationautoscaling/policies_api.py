@@ -50,33 +50,20 @@ def _check_step(cfg: dict[str, Any] | None) -> None:
                             "and PercentChangeInCapacity.")
     if cfg.get("MinAdjustmentMagnitude") is not None and kind != "PercentChangeInCapacity":
         raise names.invalid("MinAdjustmentMagnitude may only be specified with PercentChangeInCapacity.")
-    steps = [scaling_math.Step(s.get("MetricIntervalLowerBound"), s.get("MetricIntervalUpperBound"),
-                               int(s["ScalingAdjustment"])) for s in cfg.get("StepAdjustments") or []]
     try:
-        scaling_math.check_steps(steps)
+        scaling_math.parse_steps(cfg.get("StepAdjustments"))
     except scaling_math.StepError as exc:
         raise names.invalid(str(exc)) from None
 
 
 def _metric(resource_id: str, cfg: dict[str, Any]) -> target_tracking.Metric | list[Doc]:
-    predefined, custom = cfg.get("PredefinedMetricSpecification"), cfg.get("CustomizedMetricSpecification")
-    if bool(predefined) == bool(custom):
-        raise names.invalid("Exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification "
-                            "must be specified.")
+    def service_dimensions() -> tuple[tuple[str, str], ...]:
+        cluster, service = ecs_link.parse(resource_id) or ("", "")
+        return (("ClusterName", cluster), ("ServiceName", service))
+
     try:
-        if custom:
-            return target_tracking.customized(custom)
-        assert predefined is not None
-        kind = predefined["PredefinedMetricType"]
-        if kind not in PREDEFINED:
-            raise names.invalid(f"Unsupported predefined metric type {kind} for an ECS service.")
-        namespace, metric, stat = PREDEFINED[kind]
-        if kind == "ALBRequestCountPerTarget":
-            dims = target_tracking.alb_dimensions(predefined.get("ResourceLabel"))
-        else:
-            cluster, service = ecs_link.parse(resource_id) or ("", "")
-            dims = (("ClusterName", cluster), ("ServiceName", service))
-        return target_tracking.Metric(namespace, metric, dims, stat)
+        return target_tracking.tracked(cfg, PREDEFINED, service_dimensions,
+                                       "Unsupported predefined metric type {kind} for an ECS service.")
     except target_tracking.TrackingError as exc:
         raise names.invalid(str(exc)) from None
 

@@ -65,10 +65,8 @@ def _check_steps(req: dict[str, Any]) -> None:
     agg = req.get("MetricAggregationType")
     if agg is not None and agg not in AGGREGATIONS:
         raise names.invalid(f"Invalid metric aggregation type: {agg}.")
-    steps = [scaling_math.Step(s.get("MetricIntervalLowerBound"), s.get("MetricIntervalUpperBound"),
-                               int(s["ScalingAdjustment"])) for s in req.get("StepAdjustments") or []]
     try:
-        scaling_math.check_steps(steps)
+        scaling_math.parse_steps(req.get("StepAdjustments"))
     except scaling_math.StepError as exc:
         raise names.invalid(str(exc)) from None
 
@@ -81,26 +79,15 @@ def _check_attached(group: Doc, dims: tuple[tuple[str, str], ...]) -> None:
 
 
 def tracked_metric(group: Doc, config: dict[str, Any]) -> target_tracking.Metric | list[Doc]:
-    predefined, custom = config.get("PredefinedMetricSpecification"), config.get("CustomizedMetricSpecification")
-    if bool(predefined) == bool(custom):
-        raise names.invalid("Exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification "
-                            "must be specified.")
+    own = (("AutoScalingGroupName", str(group["AutoScalingGroupName"])),)
     try:
-        if custom:
-            return target_tracking.customized(custom)
-        assert predefined is not None
-        kind = predefined["PredefinedMetricType"]
-        if kind not in PREDEFINED:
-            raise names.invalid(f"Unsupported predefined metric type: {kind}.")
-        namespace, metric, stat = PREDEFINED[kind]
-        if kind == "ALBRequestCountPerTarget":
-            dims = target_tracking.alb_dimensions(predefined.get("ResourceLabel"))
-            _check_attached(group, dims)
-        else:
-            dims = (("AutoScalingGroupName", group["AutoScalingGroupName"]),)
-        return target_tracking.Metric(namespace, metric, dims, stat)
+        metric = target_tracking.tracked(config, PREDEFINED, lambda: own, "Unsupported predefined metric type: {kind}.")
     except target_tracking.TrackingError as exc:
         raise names.invalid(str(exc)) from None
+    kind = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+    if isinstance(metric, target_tracking.Metric) and kind == "ALBRequestCountPerTarget":
+        _check_attached(group, metric.dimensions)
+    return metric
 
 
 def _check(req: dict[str, Any], group: Doc) -> target_tracking.Metric | list[Doc] | None:

@@ -27,9 +27,10 @@ Application Auto Scaling API reference, ``StepAdjustment``):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 MAX_STEPS = 20
 _EPS = 1e-9
@@ -116,6 +117,14 @@ def check_steps(steps: Sequence[Step]) -> None:
     if any(s.lower is not None and s.lower < 0 for s in steps) and ordered[0].lower is not None:
         raise StepError("There must be a StepAdjustment with an unspecified lower bound (i.e., lower bound is "
                         "null) when one StepAdjustment has a negative lower bound")
+
+
+def parse_steps(raw: Iterable[Mapping[str, Any]] | None) -> list[Step]:
+    """The API's ``StepAdjustments`` as checked :class:`Step` s (:class:`StepError` as :func:`check_steps`)."""
+    steps = [Step(s.get("MetricIntervalLowerBound"), s.get("MetricIntervalUpperBound"), int(s["ScalingAdjustment"]))
+             for s in raw or []]
+    check_steps(steps)
+    return steps
 
 
 def pick_step(steps: Sequence[Step], metric: float, threshold: float) -> Step | None:

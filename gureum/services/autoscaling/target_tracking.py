@@ -18,7 +18,7 @@ metric is used as given (one metric, or a metric math ``Metrics`` list).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,30 @@ def customized(spec: Mapping[str, Any]) -> Metric | list[Doc]:
     dims = tuple((str(d["Name"]), str(d["Value"])) for d in spec.get("Dimensions") or [])
     return Metric(str(spec["Namespace"]), str(spec["MetricName"]), dims, str(spec.get("Statistic") or "Average"),
                   spec.get("Unit"))
+
+
+def tracked(config: Mapping[str, Any], predefined_metrics: Mapping[str, tuple[str, str, str]],
+            own_dimensions: Callable[[], tuple[tuple[str, str], ...]], unsupported: str) -> Metric | list[Doc]:
+    """The metric a TargetTrackingConfiguration tracks: its customized metric, or a predefined one
+    (``predefined_metrics``: type → namespace, metric, statistic) with the ResourceLabel's dimensions for
+    ALBRequestCountPerTarget and ``own_dimensions()`` otherwise.  ``unsupported`` is the message for an
+    unknown type (``{kind}`` in it is the type).  :class:`TrackingError` for bad input."""
+    predefined, custom = config.get("PredefinedMetricSpecification"), config.get("CustomizedMetricSpecification")
+    if bool(predefined) == bool(custom):
+        raise TrackingError("Exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification "
+                            "must be specified.")
+    if custom:
+        return customized(custom)
+    assert predefined is not None
+    kind = predefined["PredefinedMetricType"]
+    if kind not in predefined_metrics:
+        raise TrackingError(unsupported.format(kind=kind))
+    namespace, metric, stat = predefined_metrics[kind]
+    if kind == "ALBRequestCountPerTarget":
+        dims = alb_dimensions(predefined.get("ResourceLabel"))
+    else:
+        dims = own_dimensions()
+    return Metric(namespace, metric, dims, stat)
 
 
 def _alarm(name: str, policy_arn: str, metric: Metric | list[Doc], operator: str, threshold: float,
