@@ -44,7 +44,7 @@ def policy_facts(policy: Doc) -> PolicyFacts:
 
 def diagnose(app: App, scope: Scope, tkey: str, history: list[Change]) -> list[str]:
     policies = [d for _, d in app.store.list(names.POLICY, scope, prefix=tkey + names.SEP)]
-    alarms = [a for p in policies for a in alarm_facts(app, scope, p["PolicyName"], p["PolicyARN"])]
+    alarms = alarm_facts(app, scope, policies)
     return flapping.diagnose_flapping([policy_facts(p) for p in policies], alarms, history)
 
 

@@ -23,6 +23,7 @@ warning line (:func:`health_warnings`, registered on ``app.health_warnings``).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.store import Scope
@@ -65,19 +66,20 @@ def direction_of(adjustments: list[int], exact: bool) -> str:
     return "both"
 
 
-def alarm_facts(app: App, scope: Scope, policy_name: str, policy_arn: str) -> list[AlarmFacts]:
-    """The CloudWatch alarms that call a policy, as :class:`AlarmFacts` (alarms without a threshold left out)."""
+def alarm_facts(app: App, scope: Scope, policies: Sequence[Doc]) -> list[AlarmFacts]:
+    """The CloudWatch alarms that call each policy, as :class:`AlarmFacts` (alarms without a threshold left out)."""
     from gureum.services.cloudwatch import public as cloudwatch
 
+    calling = cloudwatch.alarms_calling(app, scope, [p["PolicyARN"] for p in policies])
     out = []
-    for ref in cloudwatch.alarms_with_action(app, scope, policy_arn):
-        a = cloudwatch.alarm(app, scope, ref["AlarmName"])
-        if not a or a.get("Threshold") is None:
-            continue
-        metric = f"{a.get('Namespace')}/{a.get('MetricName')}" if a.get("MetricName") else "metric math"
-        out.append(AlarmFacts(a["AlarmName"], policy_name, metric, a["ComparisonOperator"], float(a["Threshold"]),
-                              int(a.get("Period") or 60), int(a.get("EvaluationPeriods") or 1),
-                              a.get("DatapointsToAlarm")))
+    for p in policies:
+        for a in calling[p["PolicyARN"]]:
+            if a.get("Threshold") is None:
+                continue
+            metric = f"{a.get('Namespace')}/{a.get('MetricName')}" if a.get("MetricName") else "metric math"
+            out.append(AlarmFacts(a["AlarmName"], p["PolicyName"], metric, a["ComparisonOperator"],
+                                  float(a["Threshold"]), int(a.get("Period") or 60),
+                                  int(a.get("EvaluationPeriods") or 1), a.get("DatapointsToAlarm")))
     return out
 
 
@@ -99,7 +101,7 @@ def diagnose(app: App, scope: Scope, group: Doc, history: list[Change]) -> list[
     name = group["AutoScalingGroupName"]
     policies = [d for _, d in app.store.list(names.POLICY, scope, prefix=f"{name}/")]
     facts = [policy_facts(group, p) for p in policies]
-    alarms = [a for p in policies for a in alarm_facts(app, scope, p["PolicyName"], p["PolicyARN"])]
+    alarms = alarm_facts(app, scope, policies)
     return flapping.diagnose_flapping(facts, alarms, history)
 
 

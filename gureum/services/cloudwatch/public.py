@@ -4,6 +4,7 @@ may call on CloudWatch alarms.
     put_metric_alarm(app, scope, {"AlarmName": …, "Namespace": …, …})   # PutMetricAlarm's input
     delete_alarms(app, scope, ["name", …])
     alarm(app, scope, "name")        # the MetricAlarm dict, as DescribeAlarms shows it, or None
+    alarms_calling(app, scope, [arn, …])   # {arn: [alarm dict, …]}: the alarms that call each ARN
 
 They behave exactly as the API operations (same checks, same errors:
 ``ValidationError``/``ServiceError`` with CloudWatch's codes), load the
@@ -12,6 +13,7 @@ service so the evaluator runs, and return at once.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.ids import request_id
@@ -49,11 +51,19 @@ def alarm(app: App, scope: Scope, name: str) -> dict[str, Any] | None:
 
 def alarms_with_action(app: App, scope: Scope, action_arn: str) -> list[dict[str, str]]:
     """``[{"AlarmName", "AlarmARN"}]`` of the alarms that call ``action_arn`` in any state."""
+    return [{"AlarmName": a["AlarmName"], "AlarmARN": a["AlarmArn"]}
+            for a in alarms_calling(app, scope, [action_arn])[action_arn]]
+
+
+def alarms_calling(app: App, scope: Scope, action_arns: Collection[str]) -> dict[str, list[dict[str, Any]]]:
+    """For each of ``action_arns``, the alarms (as DescribeAlarms shows them) that call it in any
+    state; one pass over the alarms however many ARNs are asked about."""
     from gureum.services.cloudwatch import alarm_records
 
-    out = []
+    out: dict[str, list[dict[str, Any]]] = {arn: [] for arn in action_arns}
     for _, doc in alarm_records.all_alarms(app.store, scope):
         a = doc["alarm"]
-        if any(action_arn in (a.get(k) or []) for k in ("AlarmActions", "OKActions", "InsufficientDataActions")):
-            out.append({"AlarmName": a["AlarmName"], "AlarmARN": a["AlarmArn"]})
+        called = {arn for k in ("AlarmActions", "OKActions", "InsufficientDataActions") for arn in a.get(k) or []}
+        for arn in called & out.keys():
+            out[arn].append(dict(a))
     return out
