@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from conftest import Server, start_server, stop_server
-
-from gureum.runtime.selection import data_dir_id
+from conftest import Server
+from docker_support import container_label, docker_server, engine_or_skip, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -32,24 +31,10 @@ DIM = "ecs:service:DesiredCount"
 BURN = ["sh", "-c", "while :; do :; done"]
 
 
-def _docker() -> Any:
-    try:
-        import docker
-
-        from gureum.runtime.images import build_base
-
-        engine = docker.from_env(timeout=30)
-        engine.ping()
-        build_base(engine)
-        return engine
-    except Exception as exc:  # any failure to reach an engine means: skip, saying why
-        pytest.skip(f"no Docker engine answers ({exc}); start one with: bash .ci/setup-docker.sh")
-
-
 class Cloud:
     def __init__(self, server: Server, engine: Any) -> None:
         self.server, self.engine = server, engine
-        self.label = f"gureum.data-dir-id={data_dir_id(server.data_dir)}"
+        self.label = container_label(server.data_dir)
 
     def client(self, name: str) -> Any:
         return boto3.client(name, endpoint_url=self.server.endpoint, region_name="us-east-1", aws_access_key_id="t",
@@ -62,30 +47,10 @@ class Cloud:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    engine = _docker()
-    srv = start_server(tmp_path_factory.mktemp("ecs-cpu-scaling") / "data", "--runtime", "docker",
-                       "--time-scale", "60")
-    found = Cloud(srv, engine)
-    try:
-        yield found
-    finally:
-        stop_server(srv)
-        for c in engine.api.containers(all=True, filters={"label": found.label}):  # no burner survives the test, whatever happened
-            try:
-                engine.api.remove_container(c["Id"], force=True)
-            except Exception:  # gone already
-                pass
-
-
-def wait_for(cond: Callable[[], Any], timeout: float, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(every)
+    engine = engine_or_skip()
+    data = tmp_path_factory.mktemp("ecs-cpu-scaling") / "data"
+    with docker_server(engine, data, "--time-scale", "60") as srv:  # no burner survives the test, whatever happened
+        yield Cloud(srv, engine)
 
 
 def test_service_scales_out_on_a_cpu_burning_task(cloud: Cloud) -> None:

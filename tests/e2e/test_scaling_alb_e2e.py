@@ -22,16 +22,15 @@ import http.client
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import Server, start_server, stop_server
-
-from gureum.runtime.selection import data_dir_id
+from conftest import Server
+from docker_support import docker_server, engine_or_skip, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -45,45 +44,11 @@ TARGET = 40.0  # requests per target per minute
 TIME_SCALE = 60
 
 
-def _docker() -> Any:
-    try:
-        import docker
-
-        from gureum.runtime.images import build_base
-
-        engine = docker.from_env(timeout=30)
-        engine.ping()
-        build_base(engine)
-        return engine
-    except Exception as exc:  # any failure to reach an engine means: skip, saying why
-        pytest.skip(f"no Docker engine answers ({exc}); start one with: bash .ci/setup-docker.sh")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    engine = _docker()
-    data = tmp_path_factory.mktemp("scaling-alb") / "data"
-    srv = start_server(data, "--runtime", "docker", "--time-scale", str(TIME_SCALE))
-    try:
+    engine = engine_or_skip()
+    with docker_server(engine, tmp_path_factory.mktemp("scaling-alb") / "data", "--time-scale", str(TIME_SCALE)) as srv:
         yield srv
-    finally:
-        stop_server(srv)
-        for c in engine.api.containers(all=True, filters={"label": f"gureum.data-dir-id={data_dir_id(data)}"}):
-            try:
-                engine.api.remove_container(c["Id"], force=True)
-            except Exception:  # gone already
-                pass
-
-
-def wait_for(cond: Callable[[], Any], timeout: float, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(every)
 
 
 class Load:
