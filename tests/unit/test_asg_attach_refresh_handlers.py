@@ -14,7 +14,7 @@ from gureum.app import App
 from gureum.core.clock import SimClock
 from gureum.core.errors import ServiceError
 from gureum.core.store import Scope, SqliteStore
-from gureum.services.autoscaling import fleet
+from gureum.services.autoscaling import fleet, names
 from gureum.services.autoscaling.fleet import TemplateRef
 from gureum.settings import Settings
 
@@ -147,6 +147,9 @@ def test_rolling_to_a_new_version_in_batches(w: World) -> None:
     assert sum("taken out of service in response to an instance refresh." in c for c in causes) == 2
     refused(w, "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh", "CancelInstanceRefresh",
             AutoScalingGroupName="g")
+    assert w.app.store.get(names.REFRESH_ACTIVE, SCOPE, "g") is None  # the save that ended it dropped the pointer
+    again = w.call("StartInstanceRefresh", AutoScalingGroupName="g")["InstanceRefreshId"]
+    assert refresh(w)["InstanceRefreshId"] == again and again != rid
 
 
 def test_checkpoint_pause_and_cancel(w: World) -> None:

@@ -76,6 +76,7 @@ def forget_group(app: App, scope: Scope, name: str) -> None:
     for kind in (names.HOOK, names.SCHEDULED, names.REFRESH):
         for key, _ in app.store.list(kind, scope, prefix=f"{name}/"):
             app.store.delete(kind, scope, key)
+    app.store.delete(names.REFRESH_ACTIVE, scope, name)
     records.delete_group(app.store, scope, name)
 
 

@@ -41,6 +41,7 @@ HOOK = "autoscaling.hook"
 SCHEDULED = "autoscaling.scheduled"
 ACTIVITY = "autoscaling.activity"
 REFRESH = "autoscaling.instance-refresh"
+REFRESH_ACTIVE = "autoscaling.instance-refresh-active"  # key: group name → {"key": its active refresh's key}
 
 CONTROLLER = "autoscaling.group"
 

@@ -16,6 +16,11 @@ a :class:`Stepped` whose :meth:`~Stepped.save` the controller calls in the
 same transaction as the group's save, so a crash never separates the two.
 Everything else is derived from the members, so a restart picks up where
 the last saved step left off.
+
+The group's active refresh is found through a pointer (kind
+:data:`names.REFRESH_ACTIVE`, keyed by the group's name) written with the
+refresh by StartInstanceRefresh and deleted in the save that ends it, so a
+reconcile of a group without a refresh costs one point read, not a listing.
 """
 
 from __future__ import annotations
@@ -50,7 +55,25 @@ def listing(store: Store, scope: Scope, group: str) -> list[tuple[str, Doc]]:
 
 
 def active(store: Store, scope: Scope, group: str) -> tuple[str, Doc] | None:
-    return next(((k, d) for k, d in listing(store, scope, group) if d["Status"] in refresh_core.ACTIVE), None)
+    """The group's active refresh (key and record), or None."""
+    pointer = store.get(names.REFRESH_ACTIVE, scope, group)
+    if pointer is None:
+        return None
+    doc = store.get(names.REFRESH, scope, pointer["key"])
+    return None if doc is None or doc["Status"] not in refresh_core.ACTIVE else (pointer["key"], doc)
+
+
+def begin(store: Store, scope: Scope, group: str, key: str, doc: Doc) -> None:
+    """Record a new refresh as the group's active one (one transaction)."""
+    with store.transaction():
+        store.put(names.REFRESH, scope, key, doc)
+        store.put(names.REFRESH_ACTIVE, scope, group, {"key": key})
+
+
+def _save(store: Store, scope: Scope, group: str, key: str, doc: Doc) -> None:
+    store.put(names.REFRESH, scope, key, doc)
+    if doc["Status"] not in refresh_core.ACTIVE:
+        store.delete(names.REFRESH_ACTIVE, scope, group)
 
 
 def trim(store: Store, scope: Scope, group: str) -> None:
@@ -142,7 +165,7 @@ def step(app: App, scope: Scope, fleet: Fleet, group: Doc, now: float) -> Steppe
     if found is None:
         return Stepped()
     key, doc = found
-    out = Stepped(writes=[lambda: store.put(names.REFRESH, scope, key, doc)])
+    out = Stepped(writes=[lambda: _save(store, scope, name, key, doc)])
     members = records.members(group)
     if doc["Status"] == refresh_core.CANCELLING:
         if any(m["LifecycleState"] in LAUNCH_STATES for m in members):

@@ -91,7 +91,7 @@ def start_instance_refresh(ctx: RequestContext, req: dict[str, Any]) -> dict[str
     }
     if desired:
         doc["DesiredConfiguration"] = desired
-    ctx.store.put(names.REFRESH, ctx.scope, refresh.refresh_key(name, now, rid), doc)
+    refresh.begin(ctx.store, ctx.scope, name, refresh.refresh_key(name, now, rid), doc)
     refresh.trim(ctx.store, ctx.scope, name)
     records.enqueue(ctx.app, ctx.scope, name)
     return {"InstanceRefreshId": rid}
