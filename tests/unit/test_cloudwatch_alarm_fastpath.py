@@ -1,6 +1,6 @@
 """The evaluator's shortcuts decide exactly what the full rules decide.  Pure.
 
-:func:`alarm_eval.state_judge` (every minute) and :func:`alarm_eval.decide_slots`
+:class:`alarm_track.Judge` (every minute) and :func:`alarm_eval.decide_slots`
 count the newest N datapoints directly when there are enough; the reference here
 is the general path — every period filled as TreatMissingData says, then the
 rules of :func:`alarm_eval._decide` — for random ranges with gaps, M of N,
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from gureum.services.cloudwatch import alarm_eval as ae
 from gureum.services.cloudwatch.alarm_eval import AlarmSpec, Datapoint, State
+from gureum.services.cloudwatch.alarm_track import Judge
 
 NOW = 1_795_000_000.0 + 35
 
@@ -54,7 +55,7 @@ def reference(spec: AlarmSpec, points: tuple[Datapoint | None, ...], previous: S
 def test_shortcuts_match_the_full_rules(case: tuple[AlarmSpec, tuple[Datapoint | None, ...], State]) -> None:
     spec, points, previous = case
     want = reference(spec, points, previous)
-    assert ae.state_judge(spec)(points, previous.value) is want
+    assert Judge(spec).full(points, previous.value) is want
     assert ae.next_state(spec, points, previous) is want
     decision = ae.decide_slots(spec, points, NOW, previous)
     assert decision.state is want and decision.changed == (want is not previous)
@@ -63,7 +64,7 @@ def test_shortcuts_match_the_full_rules(case: tuple[AlarmSpec, tuple[Datapoint |
 
 
 @st.composite
-def slides(draw: st.DrawFn) -> tuple[AlarmSpec, list[tuple[tuple[Datapoint | None, ...], State]]]:
+def slides(draw: st.DrawFn) -> tuple[AlarmSpec, list[tuple[tuple[Datapoint | None, ...], State, bool]]]:
     """A spec and the ranges one alarm sees minute after minute: mostly moved on by a period (a new
     newest datapoint), sometimes with an older period changed (late data) or a fresh range."""
     spec, points, _ = draw(cases())
@@ -74,7 +75,7 @@ def slides(draw: st.DrawFn) -> tuple[AlarmSpec, list[tuple[tuple[Datapoint | Non
             return None
         return Datapoint(ts, draw(value), draw(st.sampled_from([1.0, 5.0, 200.0])))
 
-    out = [(points, draw(st.sampled_from(list(State))))]
+    out = [(points, draw(st.sampled_from(list(State))), False)]
     for _ in range(draw(st.integers(1, 25))):
         how = draw(st.sampled_from(["move"] * 6 + ["late", "fresh", "same"]))
         start = points[0].ts if points[0] is not None else None  # only the order of the periods matters
@@ -86,20 +87,22 @@ def slides(draw: st.DrawFn) -> tuple[AlarmSpec, list[tuple[tuple[Datapoint | Non
             points = points[1:i] + (point(points[i].ts if points[i] else 0.0),) + points[i + 1:] + (point(ts),)
         elif how == "fresh":
             points = tuple(point(i * spec.period) for i in range(spec.range_size))
-        out.append((points, draw(st.sampled_from(list(State)))))
+        out.append((points, draw(st.sampled_from(list(State))), how == "move"))
     return spec, out
 
 
 @settings(max_examples=400, deadline=None)
 @given(slides())
 def test_the_carried_judge_matches_the_full_rules_minute_after_minute(
-    case: tuple[AlarmSpec, list[tuple[tuple[Datapoint | None, ...], State]]],
+    case: tuple[AlarmSpec, list[tuple[tuple[Datapoint | None, ...], State, bool]]],
 ) -> None:
     spec, ranges = case
-    judge = ae.state_judge(spec)  # one per alarm, carried from range to range
-    for points, previous in ranges:
+    judge = Judge(spec)  # one per alarm, carried from range to range
+    for points, previous, moved in ranges:
         assert len(points) == spec.range_size
-        assert judge(points, previous.value) is reference(spec, points, previous)
+        # The sample window says when a range is the last one moved on by a period.
+        got = judge.moved(points, previous.value) if moved else judge.full(points, previous.value)
+        assert got is reference(spec, points, previous)
 
 
 @settings(max_examples=300, deadline=None)

@@ -58,3 +58,47 @@ def test_a_read_further_back_reloads_from_the_store() -> None:
     win.trim()  # keeps only what was asked for since
     assert [p.value for p in metric_query.read_points(store, SCOPE, q, T0, T0 + 180, win)] == [0.0, 1.0, 2.0]
     store.close()
+
+
+def test_advanced_slides_hold_what_the_store_gives() -> None:
+    """Readers moved on together each minute (``advance``), or slid one by one when it says no,
+    always hold exactly the store's datapoints; late data and trims make it say no."""
+    store = SqliteStore(":memory:")
+    rng = random.Random(11)
+    win = sample_window.window_for(store)
+    queries = [query("Average", 60), query("Maximum", 60), query("p90", 60), query("Sum", 300),
+               query("SampleCount", 60), query("Minimum", 60), query("Sum", 60)]
+    key = metrics.metric_key("Sim", "CPU", (("Host", "a"),))
+    count = 5
+    slides: list[sample_window.Slide | None] = [None] * len(queries)
+    moved_ever = refused_after_late = 0
+    for minute in range(180):
+        now = T0 + minute * 60
+        late = rng.random() < 0.15
+        for _ in range(rng.randint(1, 3)):
+            ts = now - rng.randint(1, 4) * 60 if late else now
+            metrics.publish(store, SCOPE, "Sim", "CPU", rng.uniform(0, 100), dimensions={"Host": "a"}, timestamp=ts)
+        if minute % 45 == 44:
+            win.trim()
+        end = now // 60 * 60
+        starts = [end - count * q.period for q in queries]
+        held = [i for i, s in enumerate(slides) if s is not None]
+        moved = dict(zip(held, win.advance([slides[i] for i in held], [starts[i] for i in held]), strict=True))
+        for i, q in enumerate(queries):
+            if moved.get(i):
+                moved_ever += 1
+            else:
+                if late and i in moved:
+                    refused_after_late += 1
+                how, compute = metric_query.reader(q)
+                slides[i] = win.slide(store, SCOPE, key, starts[i], count, q.period, how, compute, slides[i])
+            slide = slides[i]
+            assert slide is not None
+            want = metric_query.period_datapoints(store, SCOPE, q, key, starts[i], end,
+                                                  sample_window.SampleWindow())  # a fresh window: the store
+            assert list(slide.points) == want, (minute, q)
+            aggregated = metric_query.read_points(store, SCOPE, q, starts[i], end)  # stats.aggregate's numbers
+            assert [(p.ts, p.value, p.sample_count) for p in want if p is not None] == \
+                [(p.ts, p.value, p.sample_count) for p in aggregated], (minute, q)
+    assert moved_ever > 300 and refused_after_late > 0  # the fast path ran, and stood aside for late data
+    store.close()

@@ -32,7 +32,6 @@ the evaluator.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +39,8 @@ from gureum.core.store import Scope, Store
 from gureum.services.cloudwatch import alarm_records as records
 from gureum.services.cloudwatch import metric_query, metrics
 from gureum.services.cloudwatch.alarm_config import STATE_ACTIONS, spec_of
-from gureum.services.cloudwatch.alarm_eval import AlarmSpec, Datapoint, State, state_judge
+from gureum.services.cloudwatch.alarm_eval import AlarmSpec
+from gureum.services.cloudwatch.alarm_track import Judge
 from gureum.services.cloudwatch.alarm_transitions import is_autoscaling
 from gureum.services.cloudwatch.sample_window import Slide
 
@@ -69,7 +69,7 @@ class Entry:
     count: int = 0
     span: int = 0
     reader: tuple[Any, Any] | None = None  # metric_query.reader(query)
-    judge: Callable[[Sequence[Datapoint | None], str], State] | None = None  # alarm_eval.state_judge(spec)
+    judge: Judge | None = None  # its breach flags, carried from evaluation to evaluation
     slide: Slide | None = None  # the datapoints of the last evaluation (metric_query.slide_datapoints)
     # state → the Auto Scaling actions of that state's list (re-invoked every period)
     autoscaling: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -89,7 +89,7 @@ def make_entry(scope: Scope, name: str, version: int, doc: Doc) -> Entry:
                                              str(spec.statistic), alarm.get("Unit"))
         entry.metric = metrics.metric_key(alarm["Namespace"], alarm["MetricName"], dims)
         entry.reader = metric_query.reader(entry.query)
-    entry.judge = state_judge(spec)
+    entry.judge = Judge(spec)
     entry.step, entry.count = spec.step, spec.range_size
     entry.span = spec.range_size * spec.period
     entry.autoscaling = {state: tuple(a for a in alarm.get(actions) or [] if is_autoscaling(a))

@@ -8,7 +8,7 @@ after a write), its datapoints for the evaluation range (:mod:`metric_query`
 — the same numbers GetMetricData gives — one per period from the decoded
 samples the store's :mod:`sample_window` holds, the range sliding on by a
 period each minute), asks the alarm's state judge
-(:func:`alarm_eval.state_judge`, carried from minute to minute: its
+(:class:`alarm_track.Judge`, carried from minute to minute: its
 per-period breach flags are moved on by one period, so the usual minute is
 an update of two counts and a comparison) for the next state and, only on a new
 state, makes the full :class:`~alarm_eval.Decision` with its words and
@@ -151,8 +151,8 @@ class AlarmEngine:
         if points is None and entry.reader is not None and entry.metric is not None and self.source is datapoints:
             points = self._slide(entry, now)
             judge = entry.judge
-            if not wanted and judge is not None and judge(points, state) == state:
-                points = None  # the usual minute: the state holds (no words, no Decision)
+            if not wanted and judge is not None and judge.full(points, state) == state:
+                points = None  # the state holds (no words, no Decision)
             else:
                 decision = decide_slots(spec, points, now, state)
         elif points is not None:
@@ -186,17 +186,19 @@ class AlarmEngine:
     def tick(self, now: float) -> int:
         """Evaluate every alarm whose step came (simulations call this; the runner goes key by key).
 
-        The usual evaluation is inlined: the range slid on by a period (the sample window), the
-        alarm's carried judge (:func:`alarm_eval.state_judge`) says the state holds, and only Auto
-        Scaling actions due again are looked at; a change goes through :meth:`_evaluate`.
+        The usual evaluation is inlined: the ranges of a scope's single-metric alarms are moved on
+        by a period together (:meth:`sample_window.SampleWindow.advance`), each alarm's carried
+        :class:`~alarm_track.Judge` says whether the state holds, and only Auto Scaling actions due
+        again are looked at; a change goes through :meth:`_evaluate`.
         """
         count = 0
         evaluated = self.evaluated
         numbers: dict[int, int] = {}  # step → its number at ``now``
-        store, slide = self.app.store, self.window.slide
         direct = self.source is datapoints
         for scope, entries in self.cache.scopes():
             composites = [e.name for e in entries if e.composite]
+            due: list[Entry] = []
+            starts: list[float] = []
             for entry in entries:
                 spec = entry.spec
                 if spec is None:
@@ -211,24 +213,43 @@ class AlarmEngine:
                     continue
                 evaluated[key] = number
                 count += 1
-                reader = entry.reader
-                if reader is None or entry.metric is None or not direct:
+                if entry.reader is None or entry.metric is None or not direct:
                     self._evaluate(entry, now, composites)
-                    continue
-                entry.slide = moved = slide(store, scope, entry.metric, float(number * step - entry.span),
-                                            entry.count, spec.period, reader[0], reader[1], entry.slide)
-                points = moved.points
-                state = entry.doc["alarm"]["StateValue"]
-                if entry.judge(points, state) != state:  # type: ignore[misc]
-                    self._evaluate(entry, now, composites, points=points)
-                elif entry.autoscaling.get(state):
-                    try:
-                        alarm_transitions.reinvoke_due(self.app, scope, entry.doc, spec.period, now)
-                    except BaseException:
-                        self.cache.drop(scope, entry.name)
-                        raise
+                else:
+                    due.append(entry)
+                    starts.append(float(number * step - entry.span))
+            if due:
+                self._judge_due(scope, due, starts, now, composites)
         self._trim(now)
         return count
+
+    def _judge_due(self, scope: Scope, due: list[Entry], starts: list[float], now: float,
+                   composites: list[str]) -> None:
+        """The tick's single-metric alarms of one scope: ranges moved on, states judged, changes applied."""
+        win, store = self.window, self.app.store
+        slides = [e.slide for e in due]
+        moved = win.advance([s for s in slides if s is not None],
+                            [t for s, t in zip(slides, starts, strict=True) if s is not None])
+        flags = iter(moved)
+        for entry, start, slide in zip(due, starts, slides, strict=True):
+            state = entry.doc["alarm"]["StateValue"]
+            if slide is not None and next(flags):
+                points = slide.points
+                new = entry.judge.moved(points, state)  # type: ignore[union-attr]
+            else:
+                how, compute = entry.reader  # type: ignore[misc]
+                entry.slide = slide = win.slide(store, scope, entry.metric, start, entry.count,  # type: ignore[arg-type]
+                                                entry.spec.period, how, compute, slide)  # type: ignore[union-attr]
+                points = slide.points
+                new = entry.judge.full(points, state)  # type: ignore[union-attr]
+            if new != state:
+                self._evaluate(entry, now, composites, points=points)
+            elif entry.autoscaling.get(state):
+                try:
+                    alarm_transitions.reinvoke_due(self.app, scope, entry.doc, entry.spec.period, now)  # type: ignore[union-attr]
+                except BaseException:
+                    self.cache.drop(scope, entry.name)
+                    raise
 
     def run(self, key: str, now: float) -> tuple[bool, float | None]:
         """Evaluate ``key`` if its step came: (evaluated?, seconds until it should run again or None).

@@ -114,6 +114,18 @@ def _datapoint_of(q: StatQuery) -> Callable[[list[stats.Sample], float], Datapoi
     def standard(samples: list[stats.Sample], at: float) -> Datapoint | None:
         if unit:
             samples = [s for s in samples if s.unit == unit]
+        if len(samples) == 1:  # the usual period of one sample (0 + x: what sum() of one gives, -0.0 included)
+            one = samples[0]
+            count = 0 + one.count
+            if stat == "Average":
+                value = (0 + one.total) / count if count else 0.0
+            elif stat == "SampleCount":
+                value = count
+            elif stat == "Sum":
+                value = 0 + one.total
+            else:
+                value = one.minimum if stat == "Minimum" else one.maximum
+            return Datapoint(at, value, count)
         if not samples:
             return None
         count = sum(s.count for s in samples)  # as stats.aggregate sums: exactly its numbers

@@ -22,7 +22,9 @@ Rules:
   :meth:`SampleWindow.slide` gives one reader (an alarm) its range again a
   period later by looking up only the newest period, as long as the
   metric's ``generation`` (moved by every dropped aggregate: late data, a
-  trim) is the one it saw;
+  trim) is the one it saw; :meth:`SampleWindow.advance` does the same for
+  many readers at once, as long as the window's ``epoch`` (moved whenever
+  any metric's generation moves or a metric is let go) is the one each saw;
 * :meth:`SampleWindow.trim` (the evaluator calls it now and then) drops
   metrics nobody read since the last trim and samples older than the oldest
   start asked for; :func:`forget` drops everything (the app's reset).
@@ -83,10 +85,11 @@ class Slide:
     (A plain slotted class: one is made per alarm evaluation, and frozen dataclasses are slow to make.)
     """
 
-    __slots__ = ("held", "generation", "period", "how", "start", "points", "memo")
+    __slots__ = ("held", "generation", "period", "how", "start", "points", "memo", "epoch", "compute", "span")
 
     def __init__(self, held: _Held, generation: int, period: int, how: Hashable, start: float,
-                 points: tuple[Any, ...], memo: dict[float, Any]) -> None:
+                 points: tuple[Any, ...], memo: dict[float, Any], epoch: int = -1,
+                 compute: Callable[[list[stats.Sample], float], Any] | None = None) -> None:
         self.held = held
         self.generation = generation
         self.period = period
@@ -94,12 +97,16 @@ class Slide:
         self.start = start
         self.points = points
         self.memo = memo  # held.memo[(period, how)]
+        self.epoch = epoch  # the window's epoch when made (SampleWindow.advance)
+        self.compute = compute
+        self.span = len(points) * period
 
 
 class SampleWindow:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._held: dict[Key, _Held] = {}
+        self.epoch = 0  # moves with any held metric's generation, and when one is let go
 
     def note(self, scope: Scope, key: str, rows: Iterable[tuple[int, stats.Sample]]) -> None:
         """Samples just stored (seq, sample); kept only for metrics already held."""
@@ -111,7 +118,10 @@ class SampleWindow:
             for key, rows in by_key.items():
                 held = self._held.get((scope.account, scope.region, key))
                 if held is not None:
+                    generation = held.generation
                     self._note(held, rows)
+                    if held.generation != generation:
+                        self.epoch += 1
 
     @staticmethod
     def _note(held: _Held, rows: Iterable[tuple[int, stats.Sample]]) -> None:
@@ -140,6 +150,7 @@ class SampleWindow:
             old = self._held.get(k)
             if old is not None:
                 old.live = False
+                self.epoch += 1
             self._held[k] = held
         if start < held.wanted:
             held.wanted = start
@@ -202,6 +213,7 @@ class SampleWindow:
                     if start < held.wanted:
                         held.wanted = start
                     last.start, last.points = start, last.points[1:] + (point,)  # the reader's own: moved on
+                    last.epoch = self.epoch  # (its metric's generation held: true as of now)
                     return last
             held = self._held_from(store, scope, key, start)
             memo = held.memo.setdefault((period, how), {})
@@ -209,16 +221,47 @@ class SampleWindow:
                     and last.period == period and last.how == how and len(last.points) == count):
                 moved = (start - last.start) / period
                 if moved == 0:
+                    last.epoch = self.epoch
                     return last
                 if 0 < moved < count and moved == int(moved):
                     kept = last.points[int(moved):]
                     fresh = self._periods(held, start + len(kept) * period, end, period, how, compute)
-                    return Slide(held, held.generation, period, how, start, kept + tuple(fresh), memo)
+                    return Slide(held, held.generation, period, how, start, kept + tuple(fresh), memo,
+                                 self.epoch, compute)
             points = tuple(self._periods(held, start, end, period, how, compute))
-            return Slide(held, held.generation, period, how, start, points, memo)
+            return Slide(held, held.generation, period, how, start, points, memo, self.epoch, compute)
+
+    def advance(self, slides: list[Slide], starts: list[float]) -> list[bool]:
+        """Move each slide on to its start, in place, when that is its last range moved on by one
+        period and nothing memoized changed anywhere since it was made (the window's ``epoch``);
+        True for each one moved.  The others are left as they were (:meth:`slide` them)."""
+        moved: list[bool] = []
+        add = moved.append
+        missing = _MISSING
+        with self._lock:
+            epoch = self.epoch
+            for last, start in zip(slides, starts, strict=True):
+                if last.epoch != epoch or start != last.start + last.period:
+                    add(False)
+                    continue
+                end = start + last.span
+                at = end - last.period
+                memo = last.memo
+                point = memo.get(at, missing)
+                held = last.held
+                if point is missing:
+                    point = memo[at] = last.compute(_between(held.rows, at, end), at)  # type: ignore[misc]
+                    if end > held.memo_end:
+                        held.memo_end = end
+                if start < held.wanted:
+                    held.wanted = start
+                last.start, last.points = start, last.points[1:] + (point,)
+                add(True)
+        return moved
 
     def trim(self) -> None:
         with self._lock:
+            self.epoch += 1
             for k, held in list(self._held.items()):
                 if held.wanted == float("inf"):
                     held.live = False
@@ -237,6 +280,7 @@ class SampleWindow:
 
     def clear(self) -> None:
         with self._lock:
+            self.epoch += 1
             for held in self._held.values():
                 held.live = False
             self._held.clear()
