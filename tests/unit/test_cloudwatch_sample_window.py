@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 
 from gureum.core.store import Scope, SqliteStore
-from gureum.services.cloudwatch import metric_query, metrics, sample_window
+from gureum.services.cloudwatch import metric_query, metrics, sample_window, stats
+from gureum.services.cloudwatch.datum import Point
 
 SCOPE = Scope("123456789012", "us-east-1")
 T0 = 1_767_225_600.0
@@ -67,7 +68,8 @@ def test_advanced_slides_hold_what_the_store_gives() -> None:
     rng = random.Random(11)
     win = sample_window.window_for(store)
     queries = [query("Average", 60), query("Maximum", 60), query("p90", 60), query("Sum", 300),
-               query("SampleCount", 60), query("Minimum", 60), query("Sum", 60)]
+               query("SampleCount", 60), query("Minimum", 60), query("Sum", 60), query("p50", 60, "Percent"),
+               query("Average", 60, "Percent"), query("p10", 120)]
     key = metrics.metric_key("Sim", "CPU", (("Host", "a"),))
     count = 5
     slides: list[sample_window.Slide | None] = [None] * len(queries)
@@ -77,7 +79,13 @@ def test_advanced_slides_hold_what_the_store_gives() -> None:
         late = rng.random() < 0.15
         for _ in range(rng.randint(1, 3)):
             ts = now - rng.randint(1, 4) * 60 if late else now
-            metrics.publish(store, SCOPE, "Sim", "CPU", rng.uniform(0, 100), dimensions={"Host": "a"}, timestamp=ts)
+            if rng.random() < 0.1:  # a statistic set: no values (no percentile for its period)
+                lo, hi = sorted((rng.uniform(0, 100), rng.uniform(0, 100)))
+                sample = stats.Sample(ts, 3.0, lo + hi + (lo + hi) / 2, lo, hi, (), "Percent")
+                metrics.record_points(store, SCOPE, "Sim", [Point("CPU", (("Host", "a"),), sample, 60)], now)
+                continue
+            metrics.publish(store, SCOPE, "Sim", "CPU", rng.uniform(0, 100), dimensions={"Host": "a"},
+                            unit=rng.choice(["Percent", "None"]), timestamp=ts)
         if minute % 45 == 44:
             win.trim()
         end = now // 60 * 60

@@ -64,7 +64,9 @@ class Judge:
             self.tail += (flag == 1) - (leaving == 1)
             self.gaps += (flag == -1) - (leaving == -1)
         self.flags = flags[1:] + (flag,)
-        return self._state(points, previous)
+        if self.gaps or self.general:
+            return next_state(self.spec, points, previous)
+        return _ALARM if self.tail >= self.m else _OK
 
     def _state(self, points: Sequence[Datapoint | None], previous: str) -> State:
         if self.gaps or self.general or not points:

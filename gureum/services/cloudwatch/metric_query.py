@@ -103,11 +103,19 @@ _COMPUTE: dict[tuple[tuple[str, str, str | None], int], Callable[[list[stats.Sam
 
 
 def _datapoint_of(q: StatQuery) -> Callable[[list[stats.Sample], float], Datapoint | None]:
-    stat, unit, period = q.stat, q.unit, q.period
+    stat, unit = q.stat, q.unit
     if stat not in stats.STANDARD_STATISTICS:
+        p = stats.parse_percentile(stat)
+
         def percentile(samples: list[stats.Sample], at: float) -> Datapoint | None:
-            found = _points(q, samples, at, at + period)
-            return Datapoint(found[0].ts, found[0].value, found[0].sample_count) if found else None
+            # stats.aggregate's bucket, for the one period the window hands over: a percentile only
+            # when every sample kept its values.
+            if unit:
+                samples = [s for s in samples if s.unit == unit]
+            if not samples or p is None or not all(s.values for s in samples):
+                return None
+            value = stats.percentile([pair for s in samples for pair in s.values], p)
+            return Datapoint(at, value, sum(s.count for s in samples))
 
         return percentile
 
