@@ -55,7 +55,7 @@ def reference(spec: AlarmSpec, points: tuple[Datapoint | None, ...], previous: S
 def test_shortcuts_match_the_full_rules(case: tuple[AlarmSpec, tuple[Datapoint | None, ...], State]) -> None:
     spec, points, previous = case
     want = reference(spec, points, previous)
-    assert Judge(spec).full(points, previous.value) is want
+    assert Judge(spec).full(points, previous.value, 0.0) is want
     assert ae.next_state(spec, points, previous) is want
     decision = ae.decide_slots(spec, points, NOW, previous)
     assert decision.state is want and decision.changed == (want is not previous)
@@ -98,11 +98,24 @@ def test_the_carried_judge_matches_the_full_rules_minute_after_minute(
 ) -> None:
     spec, ranges = case
     judge = Judge(spec)  # one per alarm, carried from range to range
-    for points, previous, moved in ranges:
+    start = 0.0
+    for i, (points, previous, moved) in enumerate(ranges):
         assert len(points) == spec.range_size
+        start = start + spec.period if moved else 1e6 * i  # (a fresh or changed range: somewhere else)
         # The sample window says when a range is the last one moved on by a period.
-        got = judge.moved(points, previous.value) if moved else judge.full(points, previous.value)
+        got = judge.moved(points, previous.value, start) if moved else judge.full(points, previous.value, start)
         assert got is reference(spec, points, previous)
+
+
+def test_a_move_from_a_range_the_judge_was_not_shown_is_judged_in_full() -> None:
+    spec = AlarmSpec(period=60, evaluation_periods=2, datapoints_to_alarm=2, threshold=50.0,
+                     comparison="GreaterThanThreshold", statistic="Average")
+    low, high = Datapoint(0, 10.0), Datapoint(0, 90.0)
+    judge = Judge(spec)
+    assert judge.full((low, low, low, low), "OK", 0.0) is State.OK
+    # The slide moved twice (once without the judge: an evaluation that raised), now two high periods:
+    # told "moved" from 120, the judge does not count on flags of the range at 0.
+    assert judge.moved((low, low, high, high), "OK", 120.0) is State.ALARM
 
 
 @settings(max_examples=300, deadline=None)

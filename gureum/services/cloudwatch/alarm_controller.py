@@ -151,7 +151,9 @@ class AlarmEngine:
         if points is None and entry.reader is not None and entry.metric is not None and self.source is datapoints:
             points = self._slide(entry, now)
             judge = entry.judge
-            if not wanted and judge is not None and judge.full(points, state) == state:
+            assert judge is not None and entry.slide is not None
+            # (the judge is shown every range the alarm's slide holds: its flags stay those of the slide)
+            if judge.full(points, state, entry.slide.start) == state and not wanted:
                 points = None  # the state holds (no words, no Decision)
             else:
                 decision = decide_slots(spec, points, now, state)
@@ -235,13 +237,13 @@ class AlarmEngine:
             state = entry.doc["alarm"]["StateValue"]
             if slide is not None and next(flags):
                 points = slide.points
-                new = entry.judge.moved(points, state)  # type: ignore[union-attr]
+                new = entry.judge.moved(points, state, start)  # type: ignore[union-attr]
             else:
                 how, compute = entry.reader  # type: ignore[misc]
                 entry.slide = slide = win.slide(store, scope, entry.metric, start, entry.count,  # type: ignore[arg-type]
                                                 entry.spec.period, how, compute, slide)  # type: ignore[union-attr]
                 points = slide.points
-                new = entry.judge.full(points, state)  # type: ignore[union-attr]
+                new = entry.judge.full(points, state, start)  # type: ignore[union-attr]
             if new != state:
                 self._evaluate(entry, now, composites, points=points)
             elif entry.autoscaling.get(state):
