@@ -32,7 +32,9 @@ Scaling's policy execution), and each group controller reconciles
 over a step at which no group is due: it would reconcile nothing).  (The
 server's runner also resyncs every group every 10 s; that safety net is not
 replayed: at ~0.3 ms a reconcile it alone would be 172,800 reconciles a
-day.)  Load follows a day curve with noise; per-instance CPU is the load
+day.)  Load follows a day curve with noise (each minute's demand and noise
+drawn before the replay is timed, in the order they were always drawn);
+per-instance CPU is the load
 over the group's members in service — read from the store after each of its
 reconciles, the only place they change, and charged to publishing — so the
 groups really scale out and in.
@@ -145,16 +147,33 @@ def setup(app: App) -> int:
 
 
 class Load:
-    """Each group's demand over the day: a daily curve, a per-group phase, noise, bursts."""
+    """Each group's demand over the day: a daily curve, a per-group phase, noise, bursts.
 
-    def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
+    The day's numbers are drawn before the replay is timed (a replay of data that exists): each
+    minute's demand per group and the noise of the latency samples, in the order they were always
+    drawn, so the day is the same as when they were drawn during the replay.
+    """
 
-    def demand(self, i: int, minute: float) -> float:
+    def __init__(self, seed: int, minutes: int) -> None:
+        rng = random.Random(seed)
+        self.demand: list[list[float]] = []  # minute number → each group's demand
+        self.noise: list[list[list[float]]] = []  # minute number → each latency group's 5 noises
+        for n in range(minutes):
+            minute = START + 60.0 * n
+            demands, noises = [], []
+            for i in range(GROUPS):
+                demands.append(self._demand(rng, i, minute))
+                if i % 4 == 0:
+                    noises.append([rng.gauss(0, 30) for _ in range(5)])
+            self.demand.append(demands)
+            self.noise.append(noises)
+
+    @staticmethod
+    def _demand(rng: random.Random, i: int, minute: float) -> float:
         day = (minute - START) / 86_400.0
         base = 120.0 + 100.0 * math.sin(2 * math.pi * (day + i / GROUPS))
         burst = 150.0 if (int((minute - START) // 60) + 37 * i) % 240 < 12 else 0.0
-        return max(5.0, base + burst + self.rng.gauss(0, 15))
+        return max(5.0, base + burst + rng.gauss(0, 15))
 
 
 def in_service(app: App, g: str) -> int:
@@ -177,16 +196,17 @@ def publish_minute(app: App, load: Load, minute: float, minute_no: int, serving:
 
     ``serving``: each group's members in service, as read from the store after its last reconcile.
     """
+    assert minute == START + 60.0 * minute_no  # the minute the load was drawn for
     ec2: list[metrics.Value] = []
     bench: list[metrics.Value] = []
     latency: list[dict[str, Any]] = []
-    gauss = load.rng.gauss
+    demands, noises = load.demand[minute_no], iter(load.noise[minute_no])
     for i, (g, dims, dim_list) in enumerate(_GROUP_DIMS):
-        cpu = min(100.0, load.demand(i, minute) / serving[g])
+        cpu = min(100.0, demands[i] / serving[g])
         ec2.append(metrics.Value("CPUUtilization", cpu, dims))
         bench.append(metrics.Value("Load", cpu, dims))
         if i % 4 == 0:
-            values = [round(100 + 2 * cpu + gauss(0, 30), 1) for _ in range(5)]
+            values = [round(100 + 2 * cpu + noise, 1) for noise in next(noises)]
             latency.append({"MetricName": "Latency", "Dimensions": dim_list,
                             "Timestamp": minute, "Values": values, "Counts": [4.0] * 5, "Unit": "Milliseconds"})
         if i % 4 >= 2 and (minute_no // 7 + i) % 9 != 0:  # a heartbeat with gaps
@@ -202,7 +222,7 @@ def replay(app: App, minutes: int, seed: int) -> dict[str, Any]:
     engine = alarm_controller.engine(app)
     groups = controller.controller_for(app)
     keys = [names.scoped_key(SCOPE, group_name(i)) for i in range(GROUPS)]
-    load = Load(seed)
+    load = Load(seed, minutes)  # drawn before the clock starts
     spent = {"publish": 0.0, "alarms": 0.0, "groups": 0.0}
     evaluations = 0
 
