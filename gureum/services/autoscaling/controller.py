@@ -43,6 +43,7 @@ from gureum.services.autoscaling import (
     activities,
     flap_guard,
     group_reconcile,
+    journal,
     lifecycle,
     member_ops,
     member_steps,
@@ -77,6 +78,8 @@ def forget_group(app: App, scope: Scope, name: str) -> None:
         for key, _ in app.store.list(kind, scope, prefix=f"{name}/"):
             app.store.delete(kind, scope, key)
     app.store.delete(names.REFRESH_ACTIVE, scope, name)
+    for kind in (names.HOOK, names.SCHEDULED, names.REFRESH_ACTIVE):
+        journal.wrote(app.store, kind, scope, name)
     records.delete_group(app.store, scope, name)
 
 
@@ -136,8 +139,9 @@ class GroupController:
         fleet = fleet_for(self.app)
         waits: list[float | None] = []
         if not group.get("_deleting"):
-            due = scheduled_api.run_due(self.app, scope, group, now)
-            waits.append(None if due is None else due - now)
+            if self._has_scheduled(scope, name):
+                due = scheduled_api.run_due(self.app, scope, group, now)
+                waits.append(None if due is None else due - now)
             flap_guard.observe_group(self.app, scope, group, now)
         hooks = self._hooks(scope, group) if member_steps.needs_hooks(group) else None
         ec2 = {rec["InstanceId"]: member_steps.advance_member(self.app, scope, fleet, group, rec, hooks or {}, now)
@@ -164,7 +168,14 @@ class GroupController:
         return Requeue(max(0.05, min(soon))) if soon else None
 
     def _hooks(self, scope: Scope, group: Doc) -> dict[str, lifecycle.Hook]:
-        return {h.name: h for h in records.hooks(self.app.store, scope, group["AutoScalingGroupName"])}
+        store, name = self.app.store, group["AutoScalingGroupName"]
+        hooks = journal.cached(store, names.HOOK, scope, name, lambda: tuple(records.hooks(store, scope, name)))
+        return {h.name: h for h in hooks}
+
+    def _has_scheduled(self, scope: Scope, name: str) -> bool:
+        store = self.app.store
+        return journal.cached(store, names.SCHEDULED, scope, name,
+                              lambda: store.count(names.SCHEDULED, scope, f"{name}/") > 0)
 
     # -- acting on the plan -----------------------------------------------------------------------
 

@@ -49,6 +49,8 @@ def target_group_exists(app: App, scope: Scope, tg_arn: str) -> bool | None:
 
 
 def register(app: App, scope: Scope, tg_arns: Iterable[str], instance_id: str) -> None:
+    if not tg_arns:
+        return  # (most groups: no import of elbv2 at all)
     public = _public(app)
     if public is None:
         return
@@ -60,6 +62,8 @@ def register(app: App, scope: Scope, tg_arns: Iterable[str], instance_id: str) -
 
 
 def deregister(app: App, scope: Scope, tg_arns: Iterable[str], instance_id: str) -> None:
+    if not tg_arns:
+        return  # (most groups: no import of elbv2 at all)
     public = _public(app)
     if public is None:
         return

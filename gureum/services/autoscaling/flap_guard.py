@@ -17,13 +17,19 @@ defaults, the ``GUREUM_FLAP_*`` environment variables and the
 and, while the count stays past the threshold, ``gureum status`` shows a
 warning line (:func:`health_warnings`, registered on ``app.health_warnings``).
 
-:func:`alarm_facts` is shared with Application Auto Scaling.
+:func:`alarm_facts` is shared with Application Auto Scaling.  It keeps its
+answer per set of policies and reads every alarm again only when CloudWatch
+says an alarm written since changed what it reads (its actions, metric,
+comparison, threshold, period, evaluation periods, datapoints to alarm), or
+cannot tell (``public.alarms_written_since``).
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.store import Scope
@@ -66,21 +72,66 @@ def direction_of(adjustments: list[int], exact: bool) -> str:
     return "both"
 
 
+_ACTIONS = ("AlarmActions", "OKActions", "InsufficientDataActions")
+_FACT_KEYS = ("Namespace", "MetricName", "ComparisonOperator", "Threshold", "Period", "EvaluationPeriods",
+              "DatapointsToAlarm")
+
+
+def _what_counts(alarm: Doc | None, arns: frozenset[str]) -> tuple[Any, ...] | None:
+    """What :func:`alarm_facts` reads of an alarm calling one of ``arns`` (None: it calls none)."""
+    if alarm is None:
+        return None
+    called = arns.intersection(arn for k in _ACTIONS for arn in alarm.get(k) or [])
+    if not called:
+        return None
+    return (tuple(sorted(called)), *(alarm.get(k) for k in _FACT_KEYS))
+
+
+@dataclass(slots=True)
+class _Known:
+    mark: tuple[int, int]  # cloudwatch's mark of the alarm writes seen
+    counts: dict[str, tuple[Any, ...]]  # alarm name → what counts of it (the alarms calling the policies)
+    facts: list[AlarmFacts]
+
+
+_KNOWN: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, tuple[tuple[str, str], ...]], _Known]] = \
+    weakref.WeakKeyDictionary()
+
+
 def alarm_facts(app: App, scope: Scope, policies: Sequence[Doc]) -> list[AlarmFacts]:
-    """The CloudWatch alarms that call each policy, as :class:`AlarmFacts` (alarms without a threshold left out)."""
+    """The CloudWatch alarms that call each policy, as :class:`AlarmFacts` (alarms without a threshold left out).
+
+    The answer is kept per policies and asked again (every alarm read) only when an alarm written
+    since changed what counts here (:func:`_what_counts`) or CloudWatch cannot tell what was written."""
     from gureum.services.cloudwatch import public as cloudwatch
 
+    known_of = _KNOWN.get(app.store)
+    if known_of is None:
+        known_of = _KNOWN[app.store] = {}
+    key = (scope.account, scope.region, tuple((p["PolicyARN"], p["PolicyName"]) for p in policies))
+    arns = frozenset(p["PolicyARN"] for p in policies)
+    known = known_of.get(key)
+    mark, written = cloudwatch.alarms_written_since(app, None if known is None else known.mark)
+    if known is not None and written is not None and all(
+            _what_counts(alarm, arns) == known.counts.get(name)
+            for (account, region, name), alarm in written.items() if (account, region) == key[:2]):
+        known.mark = mark
+        return list(known.facts)
     calling = cloudwatch.alarms_calling(app, scope, [p["PolicyARN"] for p in policies])
-    out = []
+    out, counts = [], {}
     for p in policies:
         for a in calling[p["PolicyARN"]]:
+            counts[a["AlarmName"]] = _what_counts(a, arns)
             if a.get("Threshold") is None:
                 continue
             metric = f"{a.get('Namespace')}/{a.get('MetricName')}" if a.get("MetricName") else "metric math"
             out.append(AlarmFacts(a["AlarmName"], p["PolicyName"], metric, a["ComparisonOperator"],
                                   float(a["Threshold"]), int(a.get("Period") or 60),
                                   int(a.get("EvaluationPeriods") or 1), a.get("DatapointsToAlarm")))
-    return out
+    if len(known_of) > 1024:
+        known_of.clear()
+    known_of[key] = _Known(mark, counts, out)
+    return list(out)
 
 
 def policy_facts(group: Doc, policy: Doc) -> PolicyFacts:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from gureum.services.api import RequestContext
-from gureum.services.autoscaling import lifecycle, names, records
+from gureum.services.autoscaling import journal, lifecycle, names, records
 
 Doc = dict[str, Any]
 MAX_HOOKS = 50
@@ -51,6 +51,7 @@ def put_lifecycle_hook(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
     doc.update({k: req[k] for k in _OPTIONAL if req.get(k) is not None})
     doc["GlobalTimeout"] = lifecycle.global_timeout(int(doc["HeartbeatTimeout"]))
     ctx.store.put(names.HOOK, ctx.scope, key, doc)
+    journal.wrote(ctx.store, names.HOOK, ctx.scope, gname)
     return {}
 
 
@@ -67,6 +68,7 @@ def delete_lifecycle_hook(ctx: RequestContext, req: dict[str, Any]) -> dict[str,
     if not ctx.store.delete(names.HOOK, ctx.scope, key):
         raise names.invalid(f"No Lifecycle Hook found with name {req['LifecycleHookName']} for group "
                             f"{group['AutoScalingGroupName']}")
+    journal.wrote(ctx.store, names.HOOK, ctx.scope, group["AutoScalingGroupName"])
     records.enqueue(ctx.app, ctx.scope, group["AutoScalingGroupName"])  # waiting instances may go on
     return {}
 

@@ -35,7 +35,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.store import Scope, Store
-from gureum.services.autoscaling import lifecycle, names, termination
+from gureum.services.autoscaling import journal, lifecycle, names, termination
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -61,6 +61,7 @@ def _snapshots(store: Store) -> Snapshots:
 def forget(store: Store) -> None:
     """Drop every snapshot of ``store`` (after a reset: it holds other documents now)."""
     _SNAPSHOTS.pop(store, None)
+    journal.forget(store)
 
 
 def get_group(store: Store, scope: Scope, name: str) -> Doc | None:

@@ -20,7 +20,8 @@ the last saved step left off.
 The group's active refresh is found through a pointer (kind
 :data:`names.REFRESH_ACTIVE`, keyed by the group's name) written with the
 refresh by StartInstanceRefresh and deleted in the save that ends it, so a
-reconcile of a group without a refresh costs one point read, not a listing.
+reconcile of a group without a refresh costs one point read, not a listing —
+and none while the pointer was not written since (:mod:`journal`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.store import Scope, Store
-from gureum.services.autoscaling import activities, member_ops, names, records, refresh_core
+from gureum.services.autoscaling import activities, journal, member_ops, names, records, refresh_core
 from gureum.services.autoscaling.fleet import Fleet
 from gureum.services.autoscaling.lifecycle import LAUNCH_STATES
 from gureum.services.autoscaling.refresh_core import Action, Preferences, Track, Unit
@@ -56,11 +57,16 @@ def listing(store: Store, scope: Scope, group: str) -> list[tuple[str, Doc]]:
 
 def active(store: Store, scope: Scope, group: str) -> tuple[str, Doc] | None:
     """The group's active refresh (key and record), or None."""
-    pointer = store.get(names.REFRESH_ACTIVE, scope, group)
-    if pointer is None:
+    key = journal.cached(store, names.REFRESH_ACTIVE, scope, group, lambda: _pointer(store, scope, group))
+    if key is None:
         return None
-    doc = store.get(names.REFRESH, scope, pointer["key"])
-    return None if doc is None or doc["Status"] not in refresh_core.ACTIVE else (pointer["key"], doc)
+    doc = store.get(names.REFRESH, scope, key)
+    return None if doc is None or doc["Status"] not in refresh_core.ACTIVE else (key, doc)
+
+
+def _pointer(store: Store, scope: Scope, group: str) -> str | None:
+    pointer = store.get(names.REFRESH_ACTIVE, scope, group)
+    return None if pointer is None else str(pointer["key"])
 
 
 def begin(store: Store, scope: Scope, group: str, key: str, doc: Doc) -> None:
@@ -68,12 +74,14 @@ def begin(store: Store, scope: Scope, group: str, key: str, doc: Doc) -> None:
     with store.transaction():
         store.put(names.REFRESH, scope, key, doc)
         store.put(names.REFRESH_ACTIVE, scope, group, {"key": key})
+        journal.wrote(store, names.REFRESH_ACTIVE, scope, group)
 
 
 def _save(store: Store, scope: Scope, group: str, key: str, doc: Doc) -> None:
     store.put(names.REFRESH, scope, key, doc)
     if doc["Status"] not in refresh_core.ACTIVE:
         store.delete(names.REFRESH_ACTIVE, scope, group)
+        journal.wrote(store, names.REFRESH_ACTIVE, scope, group)
 
 
 def trim(store: Store, scope: Scope, group: str) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from gureum.core.store import Scope
 from gureum.services.api import RequestContext
-from gureum.services.autoscaling import activities, names, records, schedule
+from gureum.services.autoscaling import activities, journal, names, records, schedule
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -67,6 +67,7 @@ def put_scheduled_update_group_action(ctx: RequestContext, req: dict[str, Any]) 
     doc["StartTime"] = doc["Time"] = start
     doc["_next"] = first
     ctx.store.put(names.SCHEDULED, ctx.scope, key, doc)
+    journal.wrote(ctx.store, names.SCHEDULED, ctx.scope, gname)
     records.enqueue(ctx.app, ctx.scope, gname)
     return {}
 
@@ -95,6 +96,7 @@ def delete_scheduled_action(ctx: RequestContext, req: dict[str, Any]) -> dict[st
     if not ctx.store.delete(names.SCHEDULED, ctx.scope, key):
         raise names.invalid(f"Scheduled action name not found - The scheduled action {req['ScheduledActionName']} "
                             "does not exist.")
+    journal.wrote(ctx.store, names.SCHEDULED, ctx.scope, group["AutoScalingGroupName"])
     return {}
 
 
@@ -130,9 +132,11 @@ def run_due(app: App, scope: Scope, group: Doc, now: float) -> float | None:
                 following = None
         if following is None:
             app.store.delete(names.SCHEDULED, scope, key)
+            journal.wrote(app.store, names.SCHEDULED, scope, group["AutoScalingGroupName"])
         else:
             action["_next"] = following
             app.store.put(names.SCHEDULED, scope, key, action)
+            journal.wrote(app.store, names.SCHEDULED, scope, group["AutoScalingGroupName"])
             upcoming.append(following)
     return min(upcoming) if upcoming else None
 

@@ -5,6 +5,7 @@ may call on CloudWatch alarms.
     delete_alarms(app, scope, ["name", …])
     alarm(app, scope, "name")        # the MetricAlarm dict, as DescribeAlarms shows it, or None
     alarms_calling(app, scope, [arn, …])   # {arn: [alarm dict, …]}: the alarms that call each ARN
+    alarms_written_since(app, mark)  # (new mark, {(account, region, name): alarm dict or None} or None)
 
 They behave exactly as the API operations (same checks, same errors:
 ``ValidationError``/``ServiceError`` with CloudWatch's codes), load the
@@ -67,3 +68,24 @@ def alarms_calling(app: App, scope: Scope, action_arns: Collection[str]) -> dict
         for arn in called & out.keys():
             out[arn].append(dict(a))
     return out
+
+
+def alarms_written_since(app: App, mark: tuple[int, int] | None
+                         ) -> tuple[tuple[int, int], dict[tuple[str, str, str], dict[str, Any] | None] | None]:
+    """(a mark of now, the alarms written by this process since ``mark``: (account, region, name) →
+    the alarm as DescribeAlarms shows it, None when deleted) — None instead when that is not known
+    (no mark, the store was reset, or too many writes ago): a caller keeping answers about alarms
+    asks again only about these."""
+    from gureum.services.cloudwatch import alarm_records
+
+    v = alarm_records.versions(app.store)
+    now = (v.epoch, v.journal_end())
+    if mark is None or mark[0] != v.epoch or mark[1] < v.journal_base:
+        return now, None
+    out: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+    for key in v.journal[mark[1] - v.journal_base:]:
+        if key not in out:
+            seen = v.latest.get(key)
+            doc = None if seen is None else seen[1]
+            out[key] = None if doc is None else dict(doc["alarm"])
+    return now, out

@@ -1,0 +1,157 @@
+"""Answers the group controller keeps between reconciles follow every write.
+
+The lifecycle hooks, the scheduled actions and the active refresh pointer of
+a group (:mod:`journal`), and the alarm facts of the thrashing diagnosis
+(:func:`flap_guard.alarm_facts`), are read once and kept; each test writes
+through the real handlers and checks the next reconcile acts on the new
+state.  FakeFleet on a SimClock; everything else real, in-memory store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gureum.app import App
+from gureum.core.clock import SimClock
+from gureum.core.runner import Requeue
+from gureum.core.store import Scope, SqliteStore
+from gureum.services.api import RequestContext
+from gureum.services.autoscaling import controller, flap_guard, fleet, journal, names, records
+from gureum.services.cloudwatch import public as cloudwatch
+from gureum.settings import Settings
+
+SCOPE = Scope("123456789012", "us-east-1")
+START = 1_767_225_600.0
+BOOT = 30.0
+LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
+
+
+class World:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.clock: SimClock = app.clock  # type: ignore[assignment]
+        fleet.install(app, fleet.FakeFleet(self.clock.now, boot_seconds=BOOT))
+
+    def call(self, op: str, service: str = "autoscaling", **req: Any) -> dict[str, Any]:
+        api = self.app.service_api(service)
+        assert api is not None
+        ctx = RequestContext(service, op, SCOPE.account, SCOPE.region, "rid", self.app)
+        result = api.handlers[op](ctx, req)
+        assert isinstance(result, dict)
+        return result
+
+    def tick(self, seconds: float = 0.0) -> Requeue | None:
+        if seconds:
+            asyncio.run(self.clock.advance(seconds))
+        return controller.controller_for(self.app).reconcile_now(names.scoped_key(SCOPE, "g"))
+
+    def states(self) -> list[str]:
+        doc = records.get_group(self.app.store, SCOPE, "g")
+        assert doc is not None
+        return sorted(m["LifecycleState"] for m in records.members(doc))
+
+    def desired(self) -> int:
+        doc = records.get_group(self.app.store, SCOPE, "g")
+        assert doc is not None
+        return int(doc["DesiredCapacity"])
+
+
+@pytest.fixture
+def w(tmp_path: Path) -> Iterator[World]:
+    app = App(Settings(data_dir=str(tmp_path)), clock=SimClock(START), store=SqliteStore(":memory:"))
+    world = World(app)
+    world.call("CreateAutoScalingGroup", AutoScalingGroupName="g", LaunchTemplate={"LaunchTemplateName": "web"},
+               MinSize=0, MaxSize=6, DesiredCapacity=1, AvailabilityZones=["us-east-1a", "us-east-1b"])
+    yield world
+    app.store.close()
+
+
+def test_a_hook_put_or_deleted_after_the_hooks_were_read_holds_or_frees_the_next_launch(w: World) -> None:
+    w.tick()
+    w.tick(BOOT)  # no hook: the member came into service (the empty hook list was read and kept)
+    assert w.states() == ["InService"]
+    w.call("PutLifecycleHook", AutoScalingGroupName="g", LifecycleHookName="wait", LifecycleTransition=LAUNCHING,
+           HeartbeatTimeout=600)
+    w.call("SetDesiredCapacity", AutoScalingGroupName="g", DesiredCapacity=2)
+    w.tick()
+    w.tick(BOOT)
+    assert w.states() == ["InService", "Pending:Wait"]  # the new hook holds it
+    w.call("DeleteLifecycleHook", AutoScalingGroupName="g", LifecycleHookName="wait")
+    w.tick()
+    assert w.states() == ["InService", "InService"]  # the hook is gone: it goes on
+
+
+def test_a_scheduled_action_put_after_an_empty_look_runs_when_due(w: World) -> None:
+    w.tick()  # no scheduled action: that is kept
+    w.call("PutScheduledUpdateGroupAction", AutoScalingGroupName="g", ScheduledActionName="up",
+           StartTime=START + 120, DesiredCapacity=3)
+    again = w.tick()
+    assert again is not None and again.after <= 120
+    w.tick(120)
+    assert w.desired() == 3
+    assert w.call("DescribeScheduledActions", AutoScalingGroupName="g")["ScheduledUpdateGroupActions"] == []
+    w.call("PutScheduledUpdateGroupAction", AutoScalingGroupName="g", ScheduledActionName="down",
+           StartTime=START + 600, DesiredCapacity=1)
+    w.call("DeleteScheduledAction", AutoScalingGroupName="g", ScheduledActionName="down")
+    w.tick(600)
+    assert w.desired() == 3  # deleted before it was due: never ran
+
+
+def test_a_write_between_the_version_and_the_read_is_not_kept_as_current(w: World) -> None:
+    store = w.app.store
+    calls = []
+
+    def load() -> int:
+        calls.append(1)
+        journal.wrote(store, names.HOOK, SCOPE, "g")  # someone writes while this answer is read
+        return len(calls)
+
+    assert journal.cached(store, names.HOOK, SCOPE, "g", load) == 1
+    assert journal.cached(store, names.HOOK, SCOPE, "g", lambda: 7) == 7  # read again
+    assert journal.cached(store, names.HOOK, SCOPE, "g", lambda: 8) == 7  # kept
+    assert journal.cached(store, names.HOOK, SCOPE, "other", lambda: 9) == 9  # per group
+    w.app.reset()
+    assert journal.cached(store, names.HOOK, SCOPE, "g", lambda: 10) == 10  # a reset forgets
+
+
+def _policy_and_alarm(w: World) -> dict[str, Any]:
+    policy = w.call("PutScalingPolicy", AutoScalingGroupName="g", PolicyName="out", PolicyType="SimpleScaling",
+                    AdjustmentType="ChangeInCapacity", ScalingAdjustment=1)
+    w.call("PutMetricAlarm", "cloudwatch", AlarmName="hi", Namespace="Bench", MetricName="Load", Statistic="Average",
+           Period=60, EvaluationPeriods=1, Threshold=70.0, ComparisonOperator="GreaterThanThreshold",
+           AlarmActions=[policy["PolicyARN"]])
+    return {"PolicyARN": policy["PolicyARN"], "PolicyName": "out"}
+
+
+def test_alarm_facts_follow_every_alarm_change_and_skip_the_read_otherwise(
+        w: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    policies = [_policy_and_alarm(w)]
+    reads = []
+    full = cloudwatch.alarms_calling
+    monkeypatch.setattr(cloudwatch, "alarms_calling", lambda *a: reads.append(1) or full(*a))
+
+    def facts() -> list[tuple[str, float, int]]:
+        return [(f.name, f.threshold, f.evaluation_periods) for f in flap_guard.alarm_facts(w.app, SCOPE, policies)]
+
+    assert facts() == [("hi", 70.0, 1)] and len(reads) == 1
+    w.call("SetAlarmState", "cloudwatch", AlarmName="hi", StateValue="ALARM", StateReason="test")
+    w.call("PutMetricAlarm", "cloudwatch", AlarmName="other", Namespace="Bench", MetricName="Load",
+           Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="LessThanThreshold")
+    assert facts() == [("hi", 70.0, 1)] and len(reads) == 1  # a state change, an alarm calling nothing here
+    w.call("PutMetricAlarm", "cloudwatch", AlarmName="hi", Namespace="Bench", MetricName="Load", Statistic="Average",
+           Period=60, EvaluationPeriods=3, Threshold=80.0, ComparisonOperator="GreaterThanThreshold",
+           AlarmActions=[policies[0]["PolicyARN"]])
+    assert facts() == [("hi", 80.0, 3)] and len(reads) == 2
+    w.call("PutMetricAlarm", "cloudwatch", AlarmName="other", Namespace="Bench", MetricName="Load",
+           Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="LessThanThreshold",
+           OKActions=[policies[0]["PolicyARN"]])
+    assert facts() == [("hi", 80.0, 3), ("other", 1.0, 1)]
+    w.call("DeleteAlarms", "cloudwatch", AlarmNames=["hi"])
+    assert facts() == [("other", 1.0, 1)]
+    w.app.reset()
+    assert facts() == []
