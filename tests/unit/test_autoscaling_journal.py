@@ -2,7 +2,7 @@
 
 The lifecycle hooks, the scheduled actions and the active refresh pointer of
 a group (:mod:`journal`), and the alarm facts of the thrashing diagnosis
-(:func:`flap_guard.alarm_facts`), are read once and kept; each test writes
+(:func:`flap_guard.alarm_facts`), are read once and kept up to date; each test writes
 through the real handlers and checks the next reconcile acts on the new
 state.  FakeFleet on a SimClock; everything else real, in-memory store.
 """
@@ -128,12 +128,12 @@ def _policy_and_alarm(w: World) -> dict[str, Any]:
     return {"PolicyARN": policy["PolicyARN"], "PolicyName": "out"}
 
 
-def test_alarm_facts_follow_every_alarm_change_and_skip_the_read_otherwise(
+def test_alarm_facts_follow_every_alarm_change_without_reading_every_alarm_again(
         w: World, monkeypatch: pytest.MonkeyPatch) -> None:
     policies = [_policy_and_alarm(w)]
     reads = []
-    full = cloudwatch.alarms_calling
-    monkeypatch.setattr(cloudwatch, "alarms_calling", lambda *a: reads.append(1) or full(*a))
+    every = cloudwatch.alarms
+    monkeypatch.setattr(cloudwatch, "alarms", lambda *a: reads.append(1) or every(*a))
 
     def facts() -> list[tuple[str, float, int]]:
         return [(f.name, f.threshold, f.evaluation_periods) for f in flap_guard.alarm_facts(w.app, SCOPE, policies)]
@@ -142,16 +142,19 @@ def test_alarm_facts_follow_every_alarm_change_and_skip_the_read_otherwise(
     w.call("SetAlarmState", "cloudwatch", AlarmName="hi", StateValue="ALARM", StateReason="test")
     w.call("PutMetricAlarm", "cloudwatch", AlarmName="other", Namespace="Bench", MetricName="Load",
            Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="LessThanThreshold")
-    assert facts() == [("hi", 70.0, 1)] and len(reads) == 1  # a state change, an alarm calling nothing here
+    assert facts() == [("hi", 70.0, 1)]  # a state change, an alarm calling nothing here
     w.call("PutMetricAlarm", "cloudwatch", AlarmName="hi", Namespace="Bench", MetricName="Load", Statistic="Average",
            Period=60, EvaluationPeriods=3, Threshold=80.0, ComparisonOperator="GreaterThanThreshold",
            AlarmActions=[policies[0]["PolicyARN"]])
-    assert facts() == [("hi", 80.0, 3)] and len(reads) == 2
-    w.call("PutMetricAlarm", "cloudwatch", AlarmName="other", Namespace="Bench", MetricName="Load",
+    assert facts() == [("hi", 80.0, 3)]
+    w.call("PutMetricAlarm", "cloudwatch", AlarmName="a-first", Namespace="Bench", MetricName="Load",
            Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="LessThanThreshold",
            OKActions=[policies[0]["PolicyARN"]])
-    assert facts() == [("hi", 80.0, 3), ("other", 1.0, 1)]
+    assert facts() == [("a-first", 1.0, 1), ("hi", 80.0, 3)]  # in name order, as the store lists them
     w.call("DeleteAlarms", "cloudwatch", AlarmNames=["hi"])
-    assert facts() == [("other", 1.0, 1)]
+    assert facts() == [("a-first", 1.0, 1)]
+    assert len(reads) == 1  # every change above came from what CloudWatch says was written
+    assert flap_guard.alarm_facts(w.app, Scope(SCOPE.account, "eu-west-1"), policies) == []
     w.app.reset()
     assert facts() == []
+    assert len(reads) == 3  # the other region's first look, and the reset: read whole

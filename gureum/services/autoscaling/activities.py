@@ -24,10 +24,12 @@ from typing import Any
 
 from gureum.core.ids import uuid4
 from gureum.core.store import Scope, Store
-from gureum.services.autoscaling.names import ACTIVITY, iso
+from gureum.services.autoscaling import names
+from gureum.services.autoscaling.names import ACTIVITY
 
 Doc = dict[str, Any]
 KEEP = 300
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(…, separators=…), made once
 
 IN_PROGRESS, SUCCESSFUL, FAILED, CANCELLED = "InProgress", "Successful", "Failed", "Cancelled"
 MID_LIFECYCLE = "MidLifecycleAction"
@@ -53,7 +55,7 @@ def start(store: Store, scope: Scope, group: Doc, description: str, cause: str, 
         "StartTime": now,
         "StatusCode": status,
         "Progress": progress,
-        "Details": json.dumps(details or {}, separators=(",", ":")),
+        "Details": _compact(details or {}),
     }
     if status in DONE:
         doc["EndTime"] = now
@@ -122,6 +124,19 @@ def _trim(store: Store, scope: Scope, group: str) -> None:
 
 
 # -- words ---------------------------------------------------------------------------------------
+
+_last_iso: tuple[float, str] = (float("nan"), "")
+
+
+def iso(now: float) -> str:
+    """:func:`names.iso`, remembered for the last time asked (a reconcile's sentences share one ``now``)."""
+    global _last_iso
+    at, text = _last_iso
+    if at != now:
+        text = names.iso(now)
+        _last_iso = (now, text)
+    return text
+
 
 
 def desired_cause(who: str, before: int, after: int, now: float) -> str:

@@ -17,11 +17,12 @@ defaults, the ``GUREUM_FLAP_*`` environment variables and the
 and, while the count stays past the threshold, ``gureum status`` shows a
 warning line (:func:`health_warnings`, registered on ``app.health_warnings``).
 
-:func:`alarm_facts` is shared with Application Auto Scaling.  It keeps its
-answer per set of policies and reads every alarm again only when CloudWatch
-says an alarm written since changed what it reads (its actions, metric,
-comparison, threshold, period, evaluation periods, datapoints to alarm), or
-cannot tell (``public.alarms_written_since``).
+:func:`alarm_facts` is shared with Application Auto Scaling.  It reads the
+alarms of a scope whole once and then keeps what it needs of them (actions,
+metric, comparison, threshold, period, evaluation periods, datapoints to
+alarm) up to date from the alarms CloudWatch says were written since
+(``public.alarms_written_since``), reading them whole again when it cannot
+tell (a reset, too many writes ago).
 """
 
 from __future__ import annotations
@@ -73,65 +74,66 @@ def direction_of(adjustments: list[int], exact: bool) -> str:
 
 
 _ACTIONS = ("AlarmActions", "OKActions", "InsufficientDataActions")
-_FACT_KEYS = ("Namespace", "MetricName", "ComparisonOperator", "Threshold", "Period", "EvaluationPeriods",
-              "DatapointsToAlarm")
-
-
-def _what_counts(alarm: Doc | None, arns: frozenset[str]) -> tuple[Any, ...] | None:
-    """What :func:`alarm_facts` reads of an alarm calling one of ``arns`` (None: it calls none)."""
-    if alarm is None:
-        return None
-    called = arns.intersection(arn for k in _ACTIONS for arn in alarm.get(k) or [])
-    if not called:
-        return None
-    return (tuple(sorted(called)), *(alarm.get(k) for k in _FACT_KEYS))
+_FACT_KEYS = ("AlarmName", "Namespace", "MetricName", "ComparisonOperator", "Threshold", "Period",
+              "EvaluationPeriods", "DatapointsToAlarm")
 
 
 @dataclass(slots=True)
-class _Known:
-    mark: tuple[int, int]  # cloudwatch's mark of the alarm writes seen
-    counts: dict[str, tuple[Any, ...]]  # alarm name → what counts of it (the alarms calling the policies)
-    facts: list[AlarmFacts]
+class _Alarms:
+    """What :func:`alarm_facts` reads of a scope's alarms that have actions, as of ``mark``."""
+
+    mark: tuple[int, int]  # CloudWatch's mark of the alarm writes seen
+    by_name: dict[str, tuple[frozenset[str], Doc]]  # alarm name → (the ARNs it calls, its fact keys)
 
 
-_KNOWN: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, tuple[tuple[str, str], ...]], _Known]] = \
-    weakref.WeakKeyDictionary()
+_ALARMS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], _Alarms]] = weakref.WeakKeyDictionary()
+
+
+def _slim(alarm: Doc) -> tuple[frozenset[str], Doc] | None:
+    called = frozenset(arn for k in _ACTIONS for arn in alarm.get(k) or [])
+    return (called, {k: alarm.get(k) for k in _FACT_KEYS}) if called else None
+
+
+def _alarms(app: App, scope: Scope) -> dict[str, tuple[frozenset[str], Doc]]:
+    """The scope's alarms with actions: read whole once, then kept up to date from the alarms
+    CloudWatch says were written since (read whole again when it cannot tell)."""
+    from gureum.services.cloudwatch import public as cloudwatch
+
+    per_scope = _ALARMS.get(app.store)
+    if per_scope is None:
+        per_scope = _ALARMS[app.store] = {}
+    known = per_scope.get((scope.account, scope.region))
+    mark, written = cloudwatch.alarms_written_since(app, None if known is None else known.mark)
+    if known is None or written is None:  # (the mark is taken before the read: later writes are seen next time)
+        slim = ((a["AlarmName"], _slim(a)) for a in cloudwatch.alarms(app, scope))
+        known = per_scope[(scope.account, scope.region)] = _Alarms(mark, {n: s for n, s in slim if s})
+        return known.by_name
+    for (account, region, name), alarm in written.items():
+        if (account, region) != (scope.account, scope.region):
+            continue
+        found = None if alarm is None else _slim(alarm)
+        if found is None:
+            known.by_name.pop(name, None)
+        else:
+            known.by_name[name] = found
+    known.mark = mark
+    return known.by_name
 
 
 def alarm_facts(app: App, scope: Scope, policies: Sequence[Doc]) -> list[AlarmFacts]:
-    """The CloudWatch alarms that call each policy, as :class:`AlarmFacts` (alarms without a threshold left out).
-
-    The answer is kept per policies and asked again (every alarm read) only when an alarm written
-    since changed what counts here (:func:`_what_counts`) or CloudWatch cannot tell what was written."""
-    from gureum.services.cloudwatch import public as cloudwatch
-
-    known_of = _KNOWN.get(app.store)
-    if known_of is None:
-        known_of = _KNOWN[app.store] = {}
-    key = (scope.account, scope.region, tuple((p["PolicyARN"], p["PolicyName"]) for p in policies))
-    arns = frozenset(p["PolicyARN"] for p in policies)
-    known = known_of.get(key)
-    mark, written = cloudwatch.alarms_written_since(app, None if known is None else known.mark)
-    if known is not None and written is not None and all(
-            _what_counts(alarm, arns) == known.counts.get(name)
-            for (account, region, name), alarm in written.items() if (account, region) == key[:2]):
-        known.mark = mark
-        return list(known.facts)
-    calling = cloudwatch.alarms_calling(app, scope, [p["PolicyARN"] for p in policies])
-    out, counts = [], {}
+    """The CloudWatch alarms that call each policy, as :class:`AlarmFacts` (alarms without a threshold
+    left out), each policy's in alarm name order."""
+    alarms = sorted(_alarms(app, scope).items())
+    out = []
     for p in policies:
-        for a in calling[p["PolicyARN"]]:
-            counts[a["AlarmName"]] = _what_counts(a, arns)
-            if a.get("Threshold") is None:
+        for _, (called, a) in alarms:
+            if p["PolicyARN"] not in called or a.get("Threshold") is None:
                 continue
             metric = f"{a.get('Namespace')}/{a.get('MetricName')}" if a.get("MetricName") else "metric math"
             out.append(AlarmFacts(a["AlarmName"], p["PolicyName"], metric, a["ComparisonOperator"],
                                   float(a["Threshold"]), int(a.get("Period") or 60),
                                   int(a.get("EvaluationPeriods") or 1), a.get("DatapointsToAlarm")))
-    if len(known_of) > 1024:
-        known_of.clear()
-    known_of[key] = _Known(mark, counts, out)
-    return list(out)
+    return out
 
 
 def policy_facts(group: Doc, policy: Doc) -> PolicyFacts:

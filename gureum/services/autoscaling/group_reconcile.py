@@ -31,9 +31,10 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from gureum.services.autoscaling import termination
 from gureum.services.autoscaling.lifecycle import ACTIVE_STATES, LAUNCH_STATES, LState
@@ -45,8 +46,9 @@ class Why(StrEnum):
     REBALANCE = "rebalance"
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
+class Member(NamedTuple):
+    """One member as :func:`decide` sees it (a named tuple: made for every member on every reconcile)."""
+
     instance_id: str
     zone: str
     state: str
@@ -90,20 +92,21 @@ class Plan:
         return not self.launches and not self.removals
 
 
-def _zone_counts(members: Sequence[Member], zones: Sequence[str]) -> Counter[str]:
-    counts: Counter[str] = Counter({z: 0 for z in zones})
-    counts.update(m.zone for m in members)
+def _zone_counts(members: Sequence[Member], zones: Sequence[str]) -> dict[str, int]:
+    counts = dict.fromkeys(zones, 0)
+    for m in members:
+        counts[m.zone] = counts.get(m.zone, 0) + 1
     return counts
 
 
-def spread(n: int, zones: Sequence[str], counts: Counter[str]) -> list[str]:
+def spread(n: int, zones: Sequence[str], counts: Mapping[str, int]) -> list[str]:
     """Zones for ``n`` new instances, each in the zone with the fewest (zone order breaks ties)."""
-    counts = Counter(counts)
+    left = dict(counts)
     out = []
     for _ in range(n):
-        zone = min(zones, key=lambda z: (counts.get(z, 0), zones.index(z)))
+        zone = min(zones, key=lambda z: (left.get(z, 0), zones.index(z)))
         out.append(zone)
-        counts[zone] += 1
+        left[zone] = left.get(zone, 0) + 1
     return out
 
 
@@ -130,7 +133,7 @@ def _victims(spec: GroupSpec, active: Sequence[Member], excess: int, now: float,
     chosen = [m.instance_id for m in sorted(misplaced, key=lambda m: m.launched_at)[:excess]]
     rest = [m for m in active if m.instance_id not in chosen]
     cands = [termination.Candidate(m.instance_id, m.zone, m.launched_at, m.config, m.protected) for m in rest]
-    counts = _zone_counts(rest, ())
+    counts = Counter(_zone_counts(rest, ()))
     chosen += termination.choose_victims(cands, excess - len(chosen), spec.termination_policies, spec.current,
                                          now, rng, zone_counts=counts)
     return chosen

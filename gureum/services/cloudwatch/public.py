@@ -4,6 +4,7 @@ may call on CloudWatch alarms.
     put_metric_alarm(app, scope, {"AlarmName": …, "Namespace": …, …})   # PutMetricAlarm's input
     delete_alarms(app, scope, ["name", …])
     alarm(app, scope, "name")        # the MetricAlarm dict, as DescribeAlarms shows it, or None
+    alarms(app, scope)               # [alarm dict, …]: every alarm, in name order
     alarms_calling(app, scope, [arn, …])   # {arn: [alarm dict, …]}: the alarms that call each ARN
     alarms_written_since(app, mark)  # (new mark, {(account, region, name): alarm dict or None} or None)
 
@@ -54,6 +55,13 @@ def alarms_with_action(app: App, scope: Scope, action_arn: str) -> list[dict[str
     """``[{"AlarmName", "AlarmARN"}]`` of the alarms that call ``action_arn`` in any state."""
     return [{"AlarmName": a["AlarmName"], "AlarmARN": a["AlarmArn"]}
             for a in alarms_calling(app, scope, [action_arn])[action_arn]]
+
+
+def alarms(app: App, scope: Scope) -> list[dict[str, Any]]:
+    """Every alarm of ``scope``, as DescribeAlarms shows it, in name order."""
+    from gureum.services.cloudwatch import alarm_records
+
+    return [dict(doc["alarm"]) for _, doc in alarm_records.all_alarms(app.store, scope)]
 
 
 def alarms_calling(app: App, scope: Scope, action_arns: Collection[str]) -> dict[str, list[dict[str, Any]]]:
