@@ -31,6 +31,7 @@ from gureum.services.api import RequestContext
 from gureum.services.autoscaling import names, records, scaling_math, target_tracking
 from gureum.services.autoscaling.policy_decide import SIMPLE, STEP, TARGET, Trigger
 from gureum.services.autoscaling.policy_exec import cooldown_block, run_policy
+from gureum.services.autoscaling.policy_memo import policies_changed
 from gureum.services.cloudwatch import public as cloudwatch
 
 Doc = dict[str, Any]
@@ -155,6 +156,7 @@ def put_scaling_policy(ctx: RequestContext, req: dict[str, Any]) -> dict[str, An
     elif existing is not None:
         drop_alarms(ctx.app, ctx.scope, existing)
     ctx.store.put(names.POLICY, ctx.scope, key, doc)
+    policies_changed(ctx.store)
     return {"PolicyARN": arn, "Alarms": alarms}
 
 
@@ -192,6 +194,7 @@ def find(ctx: RequestContext, group: str | None, ref: str) -> tuple[str, Doc]:
 def delete_policy(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
     key, doc = find(ctx, req.get("AutoScalingGroupName"), req["PolicyName"])
     ctx.store.delete(names.POLICY, ctx.scope, key)
+    policies_changed(ctx.store)
     drop_alarms(ctx.app, ctx.scope, doc)
     return {}
 
@@ -218,6 +221,7 @@ def execute_policy(ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
 def drop_group_policies(app: Any, scope: Scope, group: str) -> None:
     for key, doc in app.store.list(names.POLICY, scope, prefix=f"{group}/"):
         app.store.delete(names.POLICY, scope, key)
+        policies_changed(app.store)
         drop_alarms(app, scope, doc)
 
 

@@ -88,8 +88,14 @@ def _settle(cap: Capacity, wanted: int, step: Step | None = None) -> Outcome:
     return _none("the desired capacity is already where the policy wants it", step)
 
 
+_KINDS = frozenset(k.value for k in AdjustmentType)
+_EXACT = AdjustmentType.EXACT.value
+
+
 def _adjusted(cap: Capacity, kind: str, adjustment: int, min_magnitude: int | None, step: Step | None) -> Outcome:
-    if AdjustmentType(kind) is AdjustmentType.EXACT:
+    if kind not in _KINDS:
+        AdjustmentType(kind)  # refused as before
+    if kind == _EXACT:
         return _settle(cap, adjustment, step)
     if adjustment > 0:
         base = cap.desired if cap.base_out is None else cap.base_out

@@ -9,6 +9,13 @@ is written with its cause and the group controller is woken.  Nothing else
 happens here: the controller launches and terminates.
 
 Suspending ``AlarmNotification`` makes the group ignore its alarms.
+
+An alarm calls the same policies every period, so the policies an ARN names
+are kept decoded (with their :class:`PolicySpec`) per store until a policy
+of the store is written or deleted: every such write goes through
+``policies_api``, which calls :func:`policies_changed`; a reset of the store
+(``SqliteStore.resets``) drops them too.  The kept documents are never
+changed here nor handed to anyone who could change them.
 """
 
 from __future__ import annotations
@@ -23,11 +30,11 @@ from gureum.services.autoscaling.policy_decide import (
     SIMPLE,
     Capacity,
     Outcome,
-    PolicySpec,
     Trigger,
     decide,
 )
-from gureum.services.autoscaling.scaling_math import Step
+from gureum.services.autoscaling.policy_memo import find_policy as find_policy  # re-exported
+from gureum.services.autoscaling.policy_memo import keep_group, known_policy, read_group, spec_of
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -36,21 +43,6 @@ log = logging.getLogger("gureum.autoscaling.policies")
 
 Doc = dict[str, Any]
 ACTION_TOPIC = "cloudwatch.alarm_action"
-
-
-def spec_of(policy: Doc) -> PolicySpec:
-    steps = tuple(Step(s.get("MetricIntervalLowerBound"), s.get("MetricIntervalUpperBound"), int(s["ScalingAdjustment"]))
-                  for s in policy.get("StepAdjustments") or [])
-    tt = policy.get("TargetTrackingConfiguration") or {}
-    return PolicySpec(
-        kind=policy["PolicyType"],
-        adjustment_type=policy.get("AdjustmentType") or "ChangeInCapacity",
-        adjustment=policy.get("ScalingAdjustment"),
-        min_magnitude=policy.get("MinAdjustmentMagnitude") or policy.get("MinAdjustmentStep"),
-        steps=steps,
-        target=tt.get("TargetValue"),
-        disable_scale_in=bool(tt.get("DisableScaleIn")),
-    )
 
 
 def cooldown_block(store: Store, scope: Scope, group: Doc, now: float) -> str | None:
@@ -71,11 +63,17 @@ def cooldown_block(store: Store, scope: Scope, group: Doc, now: float) -> str | 
             f"{names.iso(float(settled) + int(state['seconds']))}.")
 
 
+_IN_SERVICE = lifecycle.LState.IN_SERVICE.value
+
+
 def warm_capacity(group: Doc, warmup: int, now: float) -> int:
     """Members InService past their warm-up: what step and target tracking count as capacity."""
-    return sum(1 for m in records.members(group)
-               if m["LifecycleState"] == lifecycle.LState.IN_SERVICE and m.get("HealthStatus") == "Healthy"
-               and not cooldown.is_warming(m.get("_inServiceAt"), warmup, now))
+    warm = 0
+    for m in (group.get("_instances") or {}).values():  # records.members
+        if m["LifecycleState"] == _IN_SERVICE and m.get("HealthStatus") == "Healthy" \
+                and not cooldown.is_warming(m.get("_inServiceAt"), warmup, now):
+            warm += 1
+    return warm
 
 
 def capacity(store: Store, scope: Scope, group: Doc, policy: Doc, now: float, honor_cooldown: bool) -> Capacity:
@@ -107,52 +105,59 @@ def run_policy(app: App, scope: Scope, policy: Doc, trigger: Trigger, *, who: st
     now = app.clock.now()
     outcome = decide(spec_of(policy), capacity(store, scope, group, policy, now, honor_cooldown), trigger)
     log.debug("policy %s: %s", policy["PolicyName"], outcome)
-    if outcome.desired is None:
-        return outcome
-    before = int(group["DesiredCapacity"])
-    group["DesiredCapacity"] = outcome.desired
-    group["_cause"] = activities.desired_cause(who, before, outcome.desired, now)
-    if policy["PolicyType"] == SIMPLE:
-        seconds = cooldown.cooldown_seconds(policy.get("Cooldown"), group.get("DefaultCooldown"))
-        group["_cooldown"] = {"seconds": seconds, "settledAt": None}
-    records.save_group(store, scope, group)
-    records.enqueue(app, scope, group["AutoScalingGroupName"])
+    if outcome.desired is not None:
+        _apply(app, scope, policy, group, outcome.desired, who, now)
     return outcome
 
 
-def find_policy(store: Store, scope: Scope, arn: str) -> Doc | None:
-    """The policy an ARN names, read by its key: ``…:autoScalingGroupName/<group>:policyName/<name>``.
-
-    Names may hold ``:policyName/`` themselves, so every split is tried.
-    """
-    _, found, path = arn.partition(":autoScalingGroupName/")
-    marker = ":policyName/"
-    at = path.find(marker) if found else -1
-    while at >= 0:
-        doc = store.get(names.POLICY, scope, names.child_key(path[:at], path[at + len(marker):]))
-        if doc is not None and doc.get("PolicyARN") == arn:
-            return doc
-        at = path.find(marker, at + 1)
-    return None
+def _apply(app: App, scope: Scope, policy: Doc, group: Doc, desired: int, who: str, now: float) -> None:
+    """The new desired capacity written with its cause; the group controller woken."""
+    before = int(group["DesiredCapacity"])
+    group["DesiredCapacity"] = desired
+    group["_cause"] = activities.desired_cause(who, before, desired, now)
+    if policy["PolicyType"] == SIMPLE:
+        seconds = cooldown.cooldown_seconds(policy.get("Cooldown"), group.get("DefaultCooldown"))
+        group["_cooldown"] = {"seconds": seconds, "settledAt": None}
+    records.save_group(app.store, scope, group)
+    records.enqueue(app, scope, group["AutoScalingGroupName"])
 
 
 def on_alarm_action(app: App, payload: dict[str, Any]) -> None:
+    """:func:`run_policy` for an alarm's call, from the policy and group :mod:`policy_memo` keeps
+    (the group is read from the store again only to be changed)."""
     arn = str(payload.get("arn") or "")
     if ":scalingPolicy:" not in arn or ":autoScalingGroupName/" not in arn:
         return
+    store = app.store
     scope = Scope(str(payload.get("account") or ""), str(payload.get("region") or ""))
-    policy = find_policy(app.store, scope, arn)
-    if policy is None or policy.get("Enabled") is False:
+    found = known_policy(store, scope, arn)
+    if found is None:
         return
-    group = records.get_group(app.store, scope, policy["AutoScalingGroupName"])
+    policy, spec = found
+    if policy.get("Enabled") is False:
+        return
+    name = policy["AutoScalingGroupName"]
+    group, shared = read_group(store, scope, name)
     if group is None:
         return
     if any(p["ProcessName"] == "AlarmNotification" for p in group.get("SuspendedProcesses") or []):
         return
+    if group.get("_deleting"):
+        return  # run_policy: "the group is gone"
     state = str(payload.get("state") or "")
-    who = f"a monitor alarm {payload.get('alarm')} in state {state} triggered policy {policy['PolicyName']}"
     trigger = Trigger(state, payload.get("value"), payload.get("threshold"))
-    run_policy(app, scope, policy, trigger, who=who, group=group)
+    now = app.clock.now()
+    outcome = decide(spec, capacity(store, scope, group, policy, now, True), trigger)
+    log.debug("policy %s: %s", policy["PolicyName"], outcome)
+    if outcome.desired is None:
+        if not shared:
+            keep_group(store, scope, name, group)  # read, not changed
+        return
+    if shared:
+        group = records.get_group(store, scope, name)  # a copy of our own to change
+        assert group is not None
+    who = f"a monitor alarm {payload.get('alarm')} in state {state} triggered policy {policy['PolicyName']}"
+    _apply(app, scope, policy, group, outcome.desired, who, now)
 
 
 def subscribe(app: App) -> None:

@@ -79,6 +79,14 @@ def get_group(store: Store, scope: Scope, name: str) -> Doc | None:
     return doc
 
 
+def read_token(store: Store, scope: Scope, name: str) -> object | None:
+    """What stands for the group's document as last read from the store: the same object until the
+    group is read from the store again, written or forgotten; None when no read snapshot is kept.
+    (A caller may keep a document it decoded under the token and use it while the token holds.)"""
+    known = _snapshots(store).get((scope.account, scope.region, name))
+    return known[0] if known is not None and known[1] else None
+
+
 def require_group(store: Store, scope: Scope, name: str) -> Doc:
     doc = get_group(store, scope, name)
     if doc is None:

@@ -39,6 +39,7 @@ import functools
 import json
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,8 +113,33 @@ class _Slot(NamedTuple):  # a tuple: made for every evaluated period of every ch
 # -- formatting ------------------------------------------------------------------------
 
 
+_REPRS: dict[float, str] = {}  # float.__repr__ of the numbers reasons spelled lately
+_REPRS_MAX = 8192
+_FINITE = sys.float_info.max
+
+
+def _repr(x: float) -> str:
+    """``float.__repr__(x)`` of a float other than 0.0 and -0.0 (one key for both), remembered: a
+    datapoint is spelled in every reason while it is in an evaluation range."""
+    text = _REPRS.get(x)
+    if text is None:
+        if len(_REPRS) >= _REPRS_MAX:
+            _REPRS.clear()
+        text = _REPRS[x] = float.__repr__(x)
+    return text
+
+
+def _json_number(x: float) -> str:
+    """A number as the JSON encoder writes it."""
+    if type(x) is float and -_FINITE <= x <= _FINITE and x != 0:  # finite (NaN fails), not a zero
+        return _repr(x)
+    return _compact(x)
+
+
 def java_double(x: float) -> str:
     """A number as Java's Double.toString writes it (CloudWatch's reasons do)."""
+    if type(x) is float and (1e-3 <= x < 1e7 or -1e7 < x <= -1e-3):  # the usual number, at once
+        return _repr(x)
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
@@ -338,67 +364,93 @@ def evaluate(spec: AlarmSpec, points: Iterable[Datapoint], now: float, previous:
 # -- StateReason / StateReasonData ---------------------------------------------------------
 
 
-def _listing(slots: Iterable[_Slot]) -> str:
-    items = [f"{java_double(s.point.value)} ({reason_time(s.ts)})" for s in reversed(list(slots)) if s.point]
-    return "[" + ", ".join(items) + "]"
+def _listing(slots: Sequence[_Slot]) -> str:
+    """``[v (dd/mm/yy HH:MM:SS), …]`` of the slots' datapoints, newest first."""
+    return "[" + ", ".join([java_double(s.point.value) + " (" + reason_time(s.ts) + ")"
+                            for s in reversed(slots) if s.point is not None]) + "]"
 
 
 def _reason(spec: AlarmSpec, evaluated: Sequence[_Slot], state: State) -> str:
     n, m = spec.evaluation_periods, spec.datapoints_to_alarm
-    words = THRESHOLD_OPERATORS[spec.comparison][1]
-    threshold = java_double(spec.threshold)
-    real = [s for s in evaluated if s.point is not None]
-    filled = [s for s in evaluated if s.point is None]
+    alarm = state is State.ALARM
+    shown: list[_Slot] = []  # the real datapoints on the side of the state
+    breaching = filled = fills = 0  # breaching slots, missing ones, missing ones treated as (non)breaching
+    for s in evaluated:
+        if s.mark == "B":
+            breaching += 1
+        if s.point is None:
+            filled += 1
+            if s.mark != "U":
+                fills += 1
+        elif (s.mark == "B") is alarm:
+            shown.append(s)
     if state is State.INSUFFICIENT_DATA:
-        unknown = len(filled)
-        return f"Insufficient Data: {_plural(unknown, 'datapoint')} {'was' if unknown == 1 else 'were'} unknown."
+        return f"Insufficient Data: {_plural(filled, 'datapoint')} {'was' if filled == 1 else 'were'} unknown."
     treated = "Breaching" if spec.treat_missing == "breaching" else "NonBreaching"
-    if not real:
+    if filled == len(evaluated):
         return (
             f"Threshold Crossed: no datapoints were received for {_plural(n, 'period')} and "
-            f"{len(filled)} missing {'datapoint was' if len(filled) == 1 else 'datapoints were'} treated as [{treated}]."
+            f"{filled} missing {'datapoint was' if filled == 1 else 'datapoints were'} treated as [{treated}]."
         )
-    alarm = state is State.ALARM
-    shown = [s for s in real if (s.mark == "B") == alarm]
-    count = sum(1 for s in evaluated if s.mark == "B") if alarm else sum(1 for s in evaluated if s.mark != "B")
-    verb = "was" if count == 1 else "were"
-    relation = words if alarm else f"not {words}"
+    words = THRESHOLD_OPERATORS[spec.comparison][1]
+    threshold = java_double(spec.threshold)
+    count = breaching if alarm else len(evaluated) - breaching
+    relation = words if alarm else "not " + words
     if n == 1:
         text = f"Threshold Crossed: 1 datapoint {_listing(shown)} was {relation} the threshold ({threshold})."
     else:
         needed = m if alarm else n - m + 1
         transition = "OK -> ALARM" if alarm else "ALARM -> OK"
         text = (
-            f"Threshold Crossed: {count} out of the last {n} datapoints {_listing(shown)} {verb} {relation} "
+            f"Threshold Crossed: {count} out of the last {n} datapoints {_listing(shown)} "
+            f"{'was' if count == 1 else 'were'} {relation} "
             f"the threshold ({threshold}) (minimum {_plural(needed, 'datapoint')} for {transition} transition)."
         )
-    fills = [s for s in filled if s.mark in ("B", "O")]
     if fills:
-        text += (
-            f" {len(fills)} missing {'datapoint was' if len(fills) == 1 else 'datapoints were'} "
-            f"treated as [{treated}]."
-        )
+        text += f" {fills} missing {'datapoint was' if fills == 1 else 'datapoints were'} treated as [{treated}]."
     return text
 
 
+@functools.lru_cache(maxsize=256)
+def _data_middle(statistic: str | None, unit: str | None, period: int) -> str:
+    """The members of StateReasonData between startDate and recentDatapoints."""
+    text = ""
+    if statistic:
+        text += ',"statistic":' + _compact(statistic)
+    if unit:
+        text += ',"unit":' + _compact(unit)
+    return text + ',"period":' + _compact(period) + ',"recentDatapoints":'
+
+
+@functools.lru_cache(maxsize=4096)
+def _stamp(ts: float) -> str:
+    """``{"timestamp":"…"`` of an evaluated datapoint."""
+    return '{"timestamp":"' + iso_millis(ts) + '"'
+
+
 def _reason_data(spec: AlarmSpec, evaluated: Sequence[_Slot], now: float) -> str:
-    data: dict[str, object] = {"version": "1.0", "queryDate": iso_millis(now)}
+    """StateReasonData, written member by member as the compact JSON encoder writes
+    ``{"version":"1.0","queryDate":…,"startDate":…,"statistic":…,"unit":…,"period":…,
+    "recentDatapoints":[…],"threshold":…,"evaluatedDatapoints":[{"timestamp":…,"sampleCount":…,
+    "value":…},…]}`` (startDate, statistic, unit, sampleCount and value only when there is one)."""
+    text = '{"version":"1.0","queryDate":"' + iso_millis(now) + '"'
     if evaluated:
-        data["startDate"] = iso_millis(evaluated[0].ts)
-    if spec.statistic:
-        data["statistic"] = spec.statistic
-    if spec.unit:
-        data["unit"] = spec.unit
-    data["period"] = spec.period
-    data["recentDatapoints"] = [s.point.value for s in evaluated if s.point is not None]
-    data["threshold"] = float(spec.threshold)
-    points: list[dict[str, object]] = []
+        text += ',"startDate":"' + iso_millis(evaluated[0].ts) + '"'
+    items = []
+    values = []  # newest first
     for s in reversed(evaluated):
-        item: dict[str, object] = {"timestamp": iso_millis(s.ts)}
-        if s.point is not None:
-            if s.point.sample_count is not None:
-                item["sampleCount"] = float(s.point.sample_count)
-            item["value"] = s.point.value
-        points.append(item)
-    data["evaluatedDatapoints"] = points
-    return _compact(data)
+        p = s.point
+        if p is None:
+            items.append(_stamp(s.ts) + "}")
+            continue
+        value = _json_number(p.value)
+        values.append(value)
+        if p.sample_count is None:
+            items.append(_stamp(s.ts) + ',"value":' + value + "}")
+        else:
+            items.append(_stamp(s.ts) + ',"sampleCount":' + _json_number(float(p.sample_count)) + ',"value":'
+                         + value + "}")
+    values.reverse()
+    return (text + _data_middle(spec.statistic, spec.unit, spec.period) + "[" + ",".join(values)
+            + '],"threshold":' + _json_number(float(spec.threshold)) + ',"evaluatedDatapoints":['
+            + ",".join(items) + "]}")

@@ -6,7 +6,9 @@ Store layout (per account+region scope):
   share one namespace, as on AWS).  Doc: ``type`` (``MetricAlarm`` |
   ``CompositeAlarm``), ``alarm`` (the members DescribeAlarms returns, AWS
   names, timestamps as epoch seconds), ``tags`` and ``invoked`` (action ARN →
-  epoch of its last invocation, for the Auto Scaling re-invocation rule).
+  epoch of its last invocation, for the Auto Scaling re-invocation rule, as of
+  the document's last write: a re-invocation writes only its ``Action`` item,
+  and :func:`invocations_since` finds the newer ones in the history).
 * ``cloudwatch.alarm_history`` – one series per scope under key
   :data:`HISTORY_KEY`; record time is the item's time, doc the
   ``AlarmHistoryItem``.  Items older than two weeks are trimmed
@@ -28,6 +30,7 @@ alarms in memory and know exactly when one must be read again.
 from __future__ import annotations
 
 import json
+import math
 import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -42,6 +45,12 @@ HISTORY_KEY = "history"
 HISTORY_SECONDS = 14 * 86_400
 INITIAL_REASON = "Unchecked: Initial alarm creation"
 _compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(…, separators=…), made once
+_string = json.encoder.encode_basestring_ascii  # how that encoder writes a str
+
+
+def _number(x: float) -> str:
+    """A number as the JSON encoder writes it."""
+    return float.__repr__(x) if type(x) is float and math.isfinite(x) else _compact(x)
 
 Doc = dict[str, Any]
 
@@ -205,8 +214,12 @@ def _reason_data_text(text: str) -> str:
     return found
 
 
+def _text(value: Any) -> str:
+    return _string(value) if type(value) is str else _compact(value)
+
+
 def _state_part(a: Mapping[str, Any]) -> str:
-    text = '{"stateValue":' + json.dumps(a.get("StateValue")) + ',"stateReason":' + json.dumps(a.get("StateReason"))
+    text = '{"stateValue":' + _text(a.get("StateValue")) + ',"stateReason":' + _text(a.get("StateReason"))
     if a.get("StateReasonData"):
         text += ',"stateReasonData":' + _reason_data_text(a["StateReasonData"])
     return text + "}"
@@ -227,16 +240,34 @@ def add_history(
 def add_history_items(
     store: Store, scope: Scope, name: str, alarm_type: str, items: list[tuple[str, str, str]], now: float
 ) -> None:
-    """History items of one alarm at ``now`` — (item type, summary, data) — in order, in one append."""
-    rows = [(HISTORY_KEY, now, {
-        "AlarmName": name,
-        "AlarmType": alarm_type,
-        "Timestamp": now,
-        "HistoryItemType": item_type,
-        "HistorySummary": summary,
-        "HistoryData": data,
-    }) for item_type, summary, data in items]
-    store.append_many(HISTORY, scope, rows)
+    """History items of one alarm at ``now`` — (item type, summary, data) — in order, in one append.
+
+    Each item is encoded here as the store's encoder would write its dict (compact, ASCII, the
+    members in the order below): the names and strings through the encoder's string function."""
+    head = ('{"AlarmName":' + _string(name) + ',"AlarmType":' + _string(alarm_type) + ',"Timestamp":'
+            + _number(now) + ',"HistoryItemType":')
+    store.append_encoded(HISTORY, scope, [
+        (HISTORY_KEY, now, head + _string(item_type) + ',"HistorySummary":' + _string(summary)
+         + ',"HistoryData":' + _string(data) + "}")
+        for item_type, summary, data in items])
+
+
+ACTION_SUMMARY = "Successfully executed action "  # + the ARN: an Action item's HistorySummary
+
+
+def invocations_since(store: Store, scope: Scope, name: str, since: float) -> dict[str, float]:
+    """The time of each action ARN's newest ``Action`` item of an alarm at or after ``since``."""
+    found: dict[str, float] = {}
+    for rec in store.series(HISTORY, scope, HISTORY_KEY, start=since):
+        item = rec.doc
+        if item.get("AlarmName") != name or item.get("HistoryItemType") != "Action":
+            continue
+        summary = str(item.get("HistorySummary") or "")
+        if summary.startswith(ACTION_SUMMARY):
+            action, at = summary[len(ACTION_SUMMARY):], float(item["Timestamp"])
+            if at > found.get(action, float("-inf")):
+                found[action] = at
+    return found
 
 
 def history(

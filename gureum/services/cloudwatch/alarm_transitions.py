@@ -15,7 +15,9 @@ actions"):
   Lambda functions and EC2 actions are dispatched and recorded the same way
   (Gureum has no SNS yet: the message is in the item's HistoryData);
 * Auto Scaling actions (ARNs of service ``autoscaling``) are invoked again
-  for every period the alarm stays in the state (:func:`reinvoke_due`);
+  for every period the alarm stays in the state (:func:`reinvoke_due`: an
+  Action item each time, the alarm's ``invoked`` marks kept in memory and
+  completed from those items when the document is read again);
   every other action fires on transitions only;
 * after a transition the composite alarms whose rule names the alarm are
   evaluated again, recursively.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import json
+import weakref
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +62,7 @@ REGION_NAMES = {
 
 
 _compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(…, separators=…), made once
+_string = json.encoder.encode_basestring_ascii  # how that encoder writes a str
 
 
 @functools.lru_cache(maxsize=4096)  # asked for every action of every alarm at every evaluation
@@ -180,14 +184,13 @@ def _actions(
         payload = action_payload(scope, doc, action, previous, now, repeat=repeat)
         payloads.append(payload)
         invoked[action] = now
-        data: dict[str, Any] = {
-            "actionState": "Succeeded",
-            "stateUpdateTimestamp": stamp,
-            "notificationResource": action,
-        }
+        # {"actionState":"Succeeded","stateUpdateTimestamp":…,"notificationResource":…[,"publishedMessage":…]},
+        # compact, as the JSON encoder writes that dict
+        data = '{"actionState":"Succeeded","stateUpdateTimestamp":' + str(stamp) + ',"notificationResource":' \
+            + _string(action)
         if _service(action) == "sns":
-            data["publishedMessage"] = _compact(payload["message"])
-        items.append(("Action", f"Successfully executed action {action}", _compact(data)))
+            data += ',"publishedMessage":' + _string(_compact(payload["message"]))
+        items.append(("Action", records.ACTION_SUMMARY + action, data + "}"))
     return payloads, items
 
 
@@ -247,20 +250,51 @@ def set_state(
     return changed
 
 
+# store → (account, region, name) → the alarm document object whose ``invoked`` marks are known to be
+# current (completed from the history once, then kept by this module's own writes)
+_CURRENT: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], dict[str, Any]]] = weakref.WeakKeyDictionary()
+_CURRENT_MAX = 4096
+
+
+def _marks(app: App, scope: Scope, doc: dict[str, Any], period: int, now: float) -> dict[str, Any]:
+    """``doc``'s ``invoked`` marks, current.  A document read from the store holds the marks of its
+    last write; the re-invocations since then are the alarm's ``Action`` items, looked up once per
+    document object: since the state began and at most a period ago (older ones are due anyway)."""
+    invoked: dict[str, Any] = doc.setdefault("invoked", {})
+    current = _CURRENT.get(app.store)
+    if current is None:
+        current = _CURRENT[app.store] = {}
+    alarm = doc["alarm"]
+    key = (scope.account, scope.region, alarm["AlarmName"])
+    if current.get(key) is not doc:
+        began = float(alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp") or 0.0)
+        for action, at in records.invocations_since(app.store, scope, alarm["AlarmName"],
+                                                    max(began, now - period)).items():
+            if at > float(invoked.get(action, float("-inf"))):
+                invoked[action] = at
+        if len(current) >= _CURRENT_MAX:
+            current.clear()
+        current[key] = doc
+    return invoked
+
+
 def reinvoke_due(app: App, scope: Scope, doc: dict[str, Any], period: int, now: float) -> int:
-    """Invoke again the Auto Scaling actions of an alarm that stays in its state a period longer
-    (their ``invoked`` marks and Action items written first, in one transaction)."""
+    """Invoke again the Auto Scaling actions of an alarm that stays in its state a period longer.
+
+    Their Action items are written first (one transaction); they are the record of the
+    invocation — the alarm document is not written again for its ``invoked`` marks (:func:`_marks`).
+    """
     alarm = doc["alarm"]
     if not alarm.get("ActionsEnabled", True):
         return 0
-    invoked = doc.get("invoked") or {}
-    due = [
-        a for a in alarm.get(STATE_ACTIONS[alarm["StateValue"]]) or []
-        if is_autoscaling(a) and now - float(invoked.get(a, float("-inf"))) >= period - 1
-    ]
+    actions = [a for a in alarm.get(STATE_ACTIONS[alarm["StateValue"]]) or [] if is_autoscaling(a)]
+    if not actions:
+        return 0
+    invoked = _marks(app, scope, doc, period, now)
+    due = [a for a in actions if now - float(invoked.get(a, float("-inf"))) >= period - 1]
     if due:
         payloads, items = _actions(scope, doc, due, alarm["StateValue"], now, repeat=True)
-        _store(app, scope, doc, items, now)
+        records.add_history_items(app.store, scope, alarm["AlarmName"], doc["type"], items, now)
         for payload in payloads:
             app.bus.publish(ACTION_TOPIC, payload)
     return len(due)
