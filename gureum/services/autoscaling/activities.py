@@ -13,13 +13,19 @@ see :func:`desired_cause`), then what the group did about it::
 Records live under ``<group>/<start ms>/<id>`` (kind :data:`names.ACTIVITY`),
 at most :data:`KEEP` per group (the oldest go first).  Only this module
 writes them, so it keeps an upper bound of each group's count and counts
-the store only when the bound reaches :data:`KEEP`.
+the store only when the bound reaches :data:`KEEP`.  A group reconcile
+holds its activity writes in a :class:`Batch` and writes them with the
+group document (one write per activity however often the reconcile moved
+it; nothing read back).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gureum.core.ids import uuid4
@@ -63,6 +69,10 @@ def start(store: Store, scope: Scope, group: Doc, description: str, cause: str, 
     if message:
         doc["StatusMessage"] = message
     key = activity_key(name, now, aid)
+    kept = _batch_of(store)
+    if kept is not None:
+        kept.docs[(scope, key)] = (doc, name)
+        return key
     store.put(ACTIVITY, scope, key, doc)
     _trim(store, scope, name)
     return key
@@ -73,7 +83,9 @@ def update(store: Store, scope: Scope, key: str | None, now: float, *, status: s
     """Move an activity along; a finished one gets its EndTime (and never changes again)."""
     if not key:
         return
-    doc = store.get(ACTIVITY, scope, key)
+    kept = _batch_of(store)
+    held = None if kept is None else kept.docs.get((scope, key))
+    doc = store.get(ACTIVITY, scope, key) if held is None else held[0]
     if doc is None or doc["StatusCode"] in DONE:
         return
     doc["StatusCode"] = status
@@ -86,7 +98,59 @@ def update(store: Store, scope: Scope, key: str | None, now: float, *, status: s
         doc["StatusMessage"] = message
     if description:
         doc["Description"] = description
+    if kept is not None:
+        kept.docs[(scope, key)] = (doc, None if held is None else held[1])
+        return
     store.put(ACTIVITY, scope, key, doc)
+
+
+class Batch:
+    """The activity writes of one group reconcile, held until :meth:`flush`.
+
+    Inside :func:`batch` (this thread, this store) :func:`start` and
+    :func:`update` change documents held here: an activity started and
+    finished in the same reconcile is written once, and one updated after
+    its start is not read back.  :meth:`flush` writes them in the order they
+    were first written (each new one trimming its group, as :func:`start`
+    does outside a batch); the controller flushes in the transaction that
+    saves the group, so the reconcile's activities and its group document
+    are stored together.
+    """
+
+    __slots__ = ("store", "docs")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # (scope, key) -> (document, its group's name when started in this batch, else None)
+        self.docs: dict[tuple[Scope, str], tuple[Doc, str | None]] = {}
+
+    def flush(self) -> None:
+        held, self.docs = self.docs, {}
+        for (scope, key), (doc, started) in held.items():
+            self.store.put(ACTIVITY, scope, key, doc)
+            if started is not None:
+                _trim(self.store, scope, started)
+
+
+_local = threading.local()
+
+
+def _batch_of(store: Store) -> Batch | None:
+    kept: Batch | None = getattr(_local, "batch", None)
+    return kept if kept is not None and kept.store is store else None
+
+
+@contextmanager
+def batch(store: Store) -> Iterator[Batch]:
+    """Hold this thread's activity writes to ``store`` (see :class:`Batch`); what the block did not
+    flush is written when it ends, however it ends (an error half-way loses nothing recorded)."""
+    outer = getattr(_local, "batch", None)
+    kept = _local.batch = Batch(store)
+    try:
+        yield kept
+    finally:
+        _local.batch = outer
+        kept.flush()
 
 
 def listing(store: Store, scope: Scope, group: str | None) -> list[Doc]:

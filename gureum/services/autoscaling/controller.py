@@ -16,7 +16,8 @@ returns at once — so no handler can change the group half-way):
    (the lifecycle hooks are read only when a member may step);
 4. note when a simple-scaling cooldown may start (the group has settled);
 5. publish the enabled group metrics (AWS/AutoScaling) once a minute;
-6. save (the group and its refresh in one transaction), and come back when
+6. save (the group, its refresh and the reconcile's scaling activities —
+   held until then, :class:`activities.Batch` — in one transaction), and come back when
    something is due (members in flight — a pending one when the fleet says
    its instance boots, if it can tell —, a hook timeout, a scheduled action,
    the next metrics minute, the refresh's next batch or checkpoint).
@@ -135,6 +136,10 @@ class GroupController:
         group = records.get_group(self.app.store, scope, name)
         if group is None:
             return None
+        with activities.batch(self.app.store) as held:
+            return self._reconcile(scope, name, group, held)
+
+    def _reconcile(self, scope: Scope, name: str, group: Doc, held: activities.Batch) -> Requeue | None:
         now = self.app.clock.now()
         fleet = fleet_for(self.app)
         waits: list[float | None] = []
@@ -162,6 +167,7 @@ class GroupController:
         waits.append(self._publish_metrics(scope, group, now))
         waits.append(member_steps.next_wake(group, now, fleet, scope))
         with self.app.store.transaction():
+            held.flush()
             records.save_group(self.app.store, scope, group)
             stepped.save()
         soon = [w for w in waits if w is not None]

@@ -1,0 +1,118 @@
+"""A reconcile's scaling activities are held and written with the group (activities.Batch).
+
+Real store (in memory, its puts counted), the real controller on a SimClock
+with FakeFleet.  The held activities are the ones the unbatched code would
+write, each written once, never read back; an error half-way loses none;
+other threads and code outside the batch write at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gureum.app import App
+from gureum.core.clock import SimClock
+from gureum.core.store import Scope, SqliteStore
+from gureum.services.api import RequestContext
+from gureum.services.autoscaling import activities, controller, fleet, names, records
+from gureum.settings import Settings
+
+SCOPE = Scope("123456789012", "us-east-1")
+START = 1_767_225_600.0
+BOOT = 30.0
+
+
+class CountingStore(SqliteStore):
+    def __init__(self) -> None:
+        super().__init__(":memory:")
+        self.activity_puts = 0
+        self.activity_gets = 0
+
+    def put(self, kind: str, scope: Scope, key: str, doc: dict[str, Any]) -> None:
+        self.activity_puts += kind == names.ACTIVITY
+        super().put(kind, scope, key, doc)
+
+    def get(self, kind: str, scope: Scope, key: str) -> dict[str, Any] | None:
+        self.activity_gets += kind == names.ACTIVITY
+        return super().get(kind, scope, key)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    store = CountingStore()
+    a = App(Settings(data_dir=str(tmp_path)), clock=SimClock(START), store=store)
+    fleet.install(a, fleet.FakeFleet(a.clock.now, boot_seconds=BOOT))
+    call(a, "CreateAutoScalingGroup", AutoScalingGroupName="g", LaunchTemplate={"LaunchTemplateName": "web"},
+         MinSize=0, MaxSize=6, DesiredCapacity=2, AvailabilityZones=["us-east-1a", "us-east-1b"])
+    yield a
+    store.close()
+
+
+def call(app: App, op: str, **req: Any) -> dict[str, Any]:
+    api = app.service_api("autoscaling")
+    assert api is not None
+    out = api.handlers[op](RequestContext("autoscaling", op, SCOPE.account, SCOPE.region, "rid", app), req)
+    assert isinstance(out, dict)
+    return out
+
+
+def tick(app: App, seconds: float = 0.0) -> None:
+    if seconds:
+        asyncio.run(app.clock.advance(seconds))  # type: ignore[attr-defined]
+    controller.controller_for(app).reconcile_now(names.scoped_key(SCOPE, "g"))
+
+
+def described(app: App) -> list[tuple[str, str, int]]:
+    return [(a["Description"].split(":")[0], a["StatusCode"], a["Progress"])
+            for a in call(app, "DescribeScalingActivities", AutoScalingGroupName="g")["Activities"]]
+
+
+def test_an_activity_started_and_finished_in_one_reconcile_is_written_once(app: App) -> None:
+    store = app.store
+    assert isinstance(store, CountingStore)
+    tick(app)
+    tick(app, BOOT)
+    assert described(app) == [("Launching a new EC2 instance", "Successful", 100)] * 2
+    call(app, "SetDesiredCapacity", AutoScalingGroupName="g", DesiredCapacity=1)
+    puts, gets = store.activity_puts, store.activity_gets
+    tick(app)  # taken out, terminated at once by the fleet, forgotten: started and finished here
+    assert described(app)[0] == ("Terminating EC2 instance", "Successful", 100)
+    assert (store.activity_puts - puts, store.activity_gets - gets) == (1, 0)
+
+
+def test_an_error_half_way_loses_no_activity_recorded_before_it(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: Any) -> None:
+        raise RuntimeError("after the launches")
+
+    monkeypatch.setattr(controller.GroupController, "_settle_cooldown", broken)
+    with pytest.raises(RuntimeError):
+        tick(app)
+    assert described(app) == [("Launching a new EC2 instance", "InProgress", 30)] * 2
+    group = records.get_group(app.store, SCOPE, "g")
+    assert group is not None and records.members(group) == []  # the group itself was not saved: as before
+
+
+def test_writes_outside_the_batch_or_from_another_thread_are_not_held(app: App) -> None:
+    group = records.get_group(app.store, SCOPE, "g")
+    assert group is not None
+    seen: list[int] = []
+    with activities.batch(app.store) as held:
+        key = activities.start(app.store, SCOPE, group, "held", "", START)
+        assert app.store.get(names.ACTIVITY, SCOPE, key) is None and len(held.docs) == 1
+        other = threading.Thread(target=lambda: seen.append(len(activities.listing(app.store, SCOPE, "g"))) or
+                                 activities.start(app.store, SCOPE, group, "other thread", "", START + 1))
+        other.start()
+        other.join()
+        assert [d["Description"] for d in activities.listing(app.store, SCOPE, "g")] == ["other thread"]
+        activities.update(app.store, SCOPE, key, START + 2, status=activities.SUCCESSFUL)
+    assert seen == [0]
+    docs = {d["Description"]: d for d in activities.listing(app.store, SCOPE, "g")}
+    assert docs["held"]["StatusCode"] == activities.SUCCESSFUL and docs["held"]["EndTime"] == START + 2
+    key = activities.start(app.store, SCOPE, group, "unbatched", "", START + 3)
+    assert app.store.get(names.ACTIVITY, SCOPE, key) is not None
