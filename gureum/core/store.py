@@ -8,26 +8,32 @@ Two kinds of data live here:
   prefix and paging with ``start_after`` are cheap.
 * **series** – append-only, time-ordered records under one document key
   (log events of a stream, datapoints of a metric), each with a store-assigned
-  increasing ``seq``.  Queried by time range, oldest or newest first.
+  increasing ``seq`` (never given twice: AUTOINCREMENT; a batch's rows get
+  consecutive seqs in their order).  Queried by time range, oldest or newest
+  first.  A batch goes in as multi-row INSERTs (``append_columns``;
+  ``append``/``append_many``/``append_encoded`` are forms of it).
 
 Rules: every write outside a ``transaction()`` commits before it returns, and a
 ``transaction()`` commits when the block exits; SQLite runs in WAL mode so a
 committed write survives ``kill -9`` of the server.  A failed block rolls back
-whole: nothing half-written.  The interface (:class:`Store`) is what services
-see; SQLite is one backend of it.
+whole: nothing half-written (the block: :mod:`gureum.core.store_txn`).  The
+interface (:class:`Store`) is what services see; SQLite is one backend of it.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
+
+from gureum.core.store_txn import Transaction
 
 Doc = dict[str, Any]
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(doc, separators=…), made once
@@ -70,6 +76,9 @@ class Store(Protocol):
     def append(self, kind: str, scope: Scope, key: str, items: Sequence[tuple[float, Doc]]) -> builtins.list[int]: ...
     def append_many(self, kind: str, scope: Scope, rows: Sequence[tuple[str, float, Doc]]) -> builtins.list[int]: ...
     def append_encoded(self, kind: str, scope: Scope, rows: Sequence[tuple[str, float, str]]) -> builtins.list[int]: ...
+    def append_columns(
+        self, kind: str, scope: Scope, keys: Sequence[str], times: Sequence[float], bodies: Sequence[str]
+    ) -> builtins.list[int]: ...
     def series(
         self,
         kind: str,
@@ -120,6 +129,15 @@ INSERT INTO series_rows (seq, sid, ts, body)
 """
 
 
+_STATEMENTS = 256  # prepared statements a connection keeps: the store's own and one per INSERT row count
+_ROWS_PER_INSERT = 64  # rows per INSERT statement of append_encoded
+
+
+@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert_rows(n: int) -> str:
+    return "INSERT INTO series_rows (sid, ts, body) VALUES " + ",".join(["(?,?,?)"] * n)
+
+
 class SqliteStore:
     """:class:`Store` on SQLite (WAL).  Safe to call from several threads."""
 
@@ -127,14 +145,19 @@ class SqliteStore:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, cached_statements=_STATEMENTS
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a committed transaction survives a crash of the
         # process (kill -9); only a power loss can roll back the last commits.
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # A multi-row INSERT in a transaction keeps a statement journal: in memory, not in a temp file.
+        self._db.execute("PRAGMA temp_store=MEMORY")
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
         self._depth = 0
+        self._txn = Transaction(self)
         # Series names → sid, per (kind, account, region).  Names are never deleted, so an entry stays
         # true; one made inside a transaction is dropped again if that transaction rolls back.
         self._sids: dict[tuple[str, str, str], dict[str, int]] = {}
@@ -144,28 +167,10 @@ class SqliteStore:
 
     # -- transactions -------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            outer = self._depth == 0
-            if outer:
-                self._db.execute("BEGIN IMMEDIATE")
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth -= 1
-                if outer:
-                    self._db.execute("ROLLBACK")
-                    for where, key in self._new_sids:
-                        self._sids.get(where, {}).pop(key, None)
-                    self._new_sids.clear()
-                raise
-            else:
-                self._depth -= 1
-                if outer:
-                    self._db.execute("COMMIT")
-                    self._new_sids.clear()
+    def transaction(self) -> Transaction:
+        """A block that commits when it exits and rolls back whole if it raises; blocks nest (only the
+        outermost one commits).  One object per store: its state is the store's depth, under the lock."""
+        return self._txn
 
     # -- documents ----------------------------------------------------------------
 
@@ -308,15 +313,29 @@ class SqliteStore:
         object (a writer with a cheaper encoding of its own documents; reads decode it like any other)."""
         if not rows:
             return []
-        with self.transaction():
-            known = self._sids.get((kind, scope.account, scope.region), {}).get
-            # (sids start at 1: a missing one is made)
-            params = [(known(key) or self._sid(kind, scope, key, create=True), ts, body) for key, ts, body in rows]
-            self._db.executemany("INSERT INTO series_rows (sid, ts, body) VALUES (?,?,?)", params)
-            last = int(self._db.execute("SELECT last_insert_rowid()").fetchone()[0])
-        # One statement on one connection, under the lock, in one transaction: AUTOINCREMENT
-        # gave the rows consecutive seqs, the last one ``last``.
-        return builtins.list(range(last - len(params) + 1, last + 1))
+        keys, times, bodies = zip(*rows, strict=True)
+        return self.append_columns(kind, scope, keys, times, bodies)
+
+    def append_columns(
+        self, kind: str, scope: Scope, keys: Sequence[str], times: Sequence[float], bodies: Sequence[str]
+    ) -> builtins.list[int]:
+        """:meth:`append_encoded` of rows given as columns (row ``i``: ``keys[i]``, ``times[i]``,
+        ``bodies[i]``; a publisher's batch shares one time: ``[ts] * n``); their seqs, in order."""
+        n = len(keys)
+        if not n:
+            return []
+        with self._txn:
+            sids = builtins.list(map(self._sids.get((kind, scope.account, scope.region), {}).get, keys))
+            if None in sids:  # (sids start at 1: a missing one is made)
+                sids = [sid or self._sid(kind, scope, key, create=True) for sid, key in zip(sids, keys, strict=True)]
+            params = builtins.list(chain.from_iterable(zip(sids, times, bodies, strict=True)))
+            last = 0
+            for at in range(0, 3 * n, 3 * _ROWS_PER_INSERT):  # one multi-row INSERT per chunk, not per row
+                chunk = params[at:at + 3 * _ROWS_PER_INSERT]
+                last = self._db.execute(_insert_rows(len(chunk) // 3), chunk).lastrowid or 0
+        # Statements of one connection, under the lock, in one transaction: AUTOINCREMENT gave
+        # the rows consecutive seqs in their order, the last one ``last``.
+        return builtins.list(range(last - n + 1, last + 1))
 
     def series(
         self,

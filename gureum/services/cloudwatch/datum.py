@@ -22,6 +22,7 @@ Pure: ``now`` is passed in.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -147,6 +148,10 @@ def _values_sample(datum: dict[str, Any], member: str, ts: float, unit: str) -> 
     if counts is not None and len(counts) != len(values):
         raise invalid_value(f"The parameters {member}.Values and {member}.Counts must be of the same size.")
     weights = _numbers(counts, f"{member}.Counts") if counts is not None else None
+    if values and (weights is None or min(weights) > 0):  # stats.from_values of floats, none dropped
+        weights = weights or [1.0] * len(values)
+        return stats.Sample(ts, sum(weights), sum(map(operator.mul, values, weights)), min(values), max(values),
+                            tuple(zip(values, weights, strict=True)), unit)
     if weights is not None and any(c < 0 for c in weights):
         raise invalid_value(f"The parameter {member}.Counts must not contain negative values.")
     try:

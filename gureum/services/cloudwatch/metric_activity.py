@@ -27,7 +27,10 @@ store's.
 
 from __future__ import annotations
 
+import math
 import weakref
+from collections.abc import Collection, Iterable
+from itertools import repeat
 from typing import Any
 
 from gureum.core.store import Scope, Store
@@ -40,7 +43,7 @@ KEEP = 3 * 3600.0
 class Namespace:
     """What this process knows of one namespace in one scope."""
 
-    __slots__ = ("puts", "stored", "flushed")
+    __slots__ = ("puts", "stored", "flushed", "newest")
 
     def __init__(self) -> None:
         self.puts: dict[str, float] = {}  # metric key → newest put (its document is in the store)
@@ -48,22 +51,37 @@ class Namespace:
         # this process wrote); None until first read.
         self.stored: dict[str, float] | None = None
         self.flushed = float("-inf")  # when this process last wrote the activity document
+        self.newest = float("-inf")  # the newest time in ``puts``
 
-    def flush_due(self, store: Store, scope: Scope, namespace: str, keys: list[str], now: float) -> bool:
+    def flush_due(self, store: Store, scope: Scope, namespace: str, keys: Collection[str], now: float) -> bool:
         """Whether the activity document is to be written with a put of ``keys`` at ``now``: every
         ACTIVE_REFRESH seconds, and at once when the store's time of one of them is that old."""
         if not 0 <= now - self.flushed < ACTIVE_REFRESH:
             return True
+        if not keys:
+            return False
         stored = self.read(store, scope, namespace)
-        lost = float("-inf")
-        return any(not 0 <= now - stored.get(k, lost) < ACTIVE_REFRESH for k in keys)
+        times = list(map(stored.get, keys, repeat(-math.inf)))
+        # (now - t falls as t grows: the oldest and the newest time decide for all of them)
+        return not (0 <= now - max(times) and now - min(times) < ACTIVE_REFRESH)
+
+    def put(self, keys: Iterable[str], now: float) -> None:
+        """``keys`` put at ``now`` (a clock moved back keeps a newer time)."""
+        puts = self.puts
+        if self.newest <= now:
+            puts.update(dict.fromkeys(keys, now))
+            self.newest = now
+            return
+        for key in keys:
+            if not puts.get(key, now) > now:
+                puts[key] = now
 
     def read(self, store: Store, scope: Scope, namespace: str) -> dict[str, float]:
         if self.stored is None:
             self.stored = stored_puts(store, scope, namespace)
         return self.stored
 
-    def activity(self, store: Store, scope: Scope, namespace: str, keys: list[str], now: float) -> dict[str, float]:
+    def activity(self, store: Store, scope: Scope, namespace: str, keys: Iterable[str], now: float) -> dict[str, float]:
         """The activity document to write now: what the store held, the puts known, ``keys`` at ``now``."""
         merged = {k: t for k, t in self.read(store, scope, namespace).items() if t >= now - KEEP}
         merged.update((k, t) for k, t in self.puts.items() if t >= now - KEEP)

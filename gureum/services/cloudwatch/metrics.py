@@ -32,9 +32,10 @@ stored time is at most :data:`ACTIVE_REFRESH` seconds old).  A reset store
 gets its documents again.
 
 Stored text: a one-value sample is ``{"x":<value>}`` (with ``"u"``/``"r"``
-only when not unit None at 60 s), written without the JSON encoder and
-appended through ``Store.append_encoded``; :func:`decode_sample` reads that
-and every older form.
+only when not unit None at 60 s); every sample of finite floats is written
+without the JSON encoder (the same text: ``float.__repr__`` is how it writes
+one), and a batch appended through ``Store.append_columns``;
+:func:`decode_sample` reads that and every older form.
 """
 
 from __future__ import annotations
@@ -120,10 +121,41 @@ def _tail(unit: str, resolution: int) -> str:
 
 
 def encode_text(s: stats.Sample, resolution: int) -> str:
-    """The JSON text of :func:`encode_sample`; a finite one value's without the JSON encoder."""
-    if _one_value(s) and math.isfinite(s.total):
-        return _value_text(s.total, s.unit, resolution)
+    """The JSON text of :func:`encode_sample`; a sample of finite floats' without the JSON encoder."""
+    if _one_value(s):
+        if math.isfinite(s.total):
+            return _value_text(s.total, s.unit, resolution)
+    else:
+        text = _stats_text(s, resolution)
+        if text is not None:
+            return text
     return _encode(encode_sample(s, resolution))
+
+
+def _stats_text(s: stats.Sample, resolution: int) -> str | None:
+    """:func:`encode_sample`'s text of statistics, or None unless every number is a finite float (the
+    JSON encoder writes those with ``float.__repr__``, which refuses anything but a float)."""
+    r = float.__repr__
+    try:
+        numbers = (r(s.count) + ',"s":' + r(s.total) + ',"lo":' + r(s.minimum) + ',"hi":' + r(s.maximum)
+                   + ',"u":' + _unit_text(s.unit) + ',"r":' + _resolution_text(resolution))
+        pairs = ",".join(["[" + r(v) + "," + r(c) + "]" for v, c in s.values])
+    except TypeError:
+        return None
+    if "n" in numbers[:numbers.index(',"u":')] or "n" in pairs:  # (inf, nan: the encoder's words differ)
+        return None
+    return '{"n":' + numbers + (',"v":[' + pairs + "]}" if pairs else "}")
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_text(unit: str) -> str:
+    return _encode(unit)
+
+
+def _resolution_text(resolution: int) -> str:
+    if type(resolution) is not int:
+        raise TypeError("not an int")
+    return int.__repr__(resolution)
 
 
 def _value_text(x: float, unit: str, resolution: int) -> str:
@@ -143,32 +175,30 @@ def decode_sample(ts: float, doc: dict[str, Any]) -> stats.Sample:
 def record_points(store: Store, scope: Scope, namespace: str, points: Sequence[Point], now: float) -> None:
     """Store checked points (one transaction) and mark their metrics active at ``now``."""
     # Dimensions are canonical here (str pairs, sorted): the cached key directly.
-    _record(store, scope, namespace, [(_metric_key(namespace, p.metric_name, p.dimensions), p.metric_name,
-                                       p.dimensions, p.sample, encode_text(p.sample, p.resolution))
-                                      for p in points], now)
+    keys = [_metric_key(namespace, p.metric_name, p.dimensions) for p in points]
+    samples = [p.sample for p in points]
+    _record(store, scope, namespace, keys, [s.ts for s in samples],
+            [encode_text(p.sample, p.resolution) for p in points], samples, now)
 
 
-_Item = tuple[str, str, Dimensions, stats.Sample, str]  # metric key, name, dimensions, sample, stored text
-
-
-def _record(store: Store, scope: Scope, namespace: str, items: list[_Item], now: float) -> None:
+def _record(store: Store, scope: Scope, namespace: str, keys: list[str], times: list[float], texts: list[str],
+            samples: list[stats.Sample], now: float) -> None:
+    """Store ``samples`` (row ``i``: metric ``keys[i]``, at ``times[i]``, stored as ``texts[i]``) in one
+    transaction, and mark their metrics put at ``now``."""
     activity = metric_activity.of(store)
-    rows = [(key, sample.ts, text) for key, _, _, sample, text in items]
+    unique = set(keys)
     with store.transaction():
         ns = activity.space(scope, namespace)
-        new = {key: (name, dims) for key, name, dims, _, _ in items if key not in ns.puts}
-        if activity.reset_seen(store, scope, namespace, key_prefix(namespace), len(new) < len(items)):
+        new = unique.difference(ns.puts)  # metrics without a document written by this process
+        if activity.reset_seen(store, scope, namespace, key_prefix(namespace), len(new) < len(unique)):
             ns = activity.space(scope, namespace)  # the store was reset: every document again
-            new = {key: (name, dims) for key, name, dims, _, _ in items}
-        seqs = store.append_encoded(DATA, scope, rows)
-        for key, (name, dims) in new.items():
-            store.put(METRIC, scope, key, {"Namespace": namespace, "MetricName": name,
-                                           "Dimensions": [{"Name": n, "Value": v} for n, v in dims],
-                                           "lastPut": now})
+            new = unique
+        seqs = store.append_columns(DATA, scope, keys, times, texts)
+        if new:
+            _put_documents(store, scope, [key for key in dict.fromkeys(keys) if key in new], now)
         flushed = None
-        keys = [item[0] for item in items if item[0] not in new]  # (a new one's document says now)
-        if ns.flush_due(store, scope, namespace, keys, now):
-            flushed = ns.activity(store, scope, namespace, [item[0] for item in items], now)
+        if ns.flush_due(store, scope, namespace, unique.difference(new), now):  # (a new one's document: now)
+            flushed = ns.activity(store, scope, namespace, unique, now)
             store.put(metric_activity.ACTIVE, scope, namespace, {"puts": flushed})
     # Committed: what this process knows of the documents, then the evaluator's samples.
     if flushed is not None:
@@ -177,20 +207,25 @@ def _record(store: Store, scope: Scope, namespace: str, items: list[_Item], now:
         stored = ns.read(store, scope, namespace)
         for key in new:
             stored[key] = now
-    by_key: dict[str, list[tuple[int, stats.Sample]]] = {}
-    for seq, (key, _, _, sample, _) in zip(seqs, items, strict=True):
-        rows_of = by_key.get(key)
-        if rows_of is None:
-            by_key[key] = [(seq, sample)]
-        else:
-            rows_of.append((seq, sample))
-    puts = ns.puts
-    for key in by_key:
-        if not puts.get(key, now) > now:  # (a clock moved back keeps the newer time)
-            puts[key] = now
+    ns.put(unique, now)
+    if len(unique) == len(keys):  # (the usual batch: one value per metric)
+        by_key: dict[str, Any] = {key: ((seq, sample),) for key, seq, sample in zip(keys, seqs, samples, strict=True)}
+    else:
+        by_key = {}
+        for key, seq, sample in zip(keys, seqs, samples, strict=True):
+            by_key.setdefault(key, []).append((seq, sample))
     window = sample_window.held(store)
     if window is not None:  # the alarm evaluator's in-memory samples (committed ones only)
         window.note_many(scope, by_key)
+
+
+def _put_documents(store: Store, scope: Scope, keys: list[str], now: float) -> None:
+    """The metric documents of ``keys`` (namespace, name and dimensions are what the key spells)."""
+    for key in keys:
+        namespace, name, dims = json.loads(key)
+        store.put(METRIC, scope, key, {"Namespace": namespace, "MetricName": name,
+                                       "Dimensions": [{"Name": n, "Value": v} for n, v in dims],
+                                       "lastPut": now})
 
 
 def publish(
@@ -224,24 +259,36 @@ def publish_many(
 ) -> None:
     """Record many values of one namespace at one time, in one transaction (Gureum's own collectors)."""
     ts = float(int(timestamp)) if resolution == 1 else float(int(timestamp // 60) * 60)
-    items: list[_Item] = []
-    add = items.append
+    keys: list[str] = []
+    texts: list[str] = []
+    samples: list[stats.Sample] = []
+    add_key, add_text, add_sample = keys.append, texts.append, samples.append
+    one_key = _one_dimension_key
     isfinite = math.isfinite
     text_of = float.__repr__
     plain = resolution == 60
+    Sample = stats.Sample
     for name, value, dimensions, unit in values:
-        dims = canonical(dimensions)
-        x = float(value)
-        sample = stats.Sample(ts, 1.0, x, x, x, ((x, 1.0),), unit)  # stats.from_value, inlined
-        if not isfinite(x):
-            text = _encode(encode_sample(sample, resolution))
-        elif plain and unit == "None":  # _value_text, inlined for the usual sample
-            text = '{"x":' + text_of(x) + "}"
+        if type(dimensions) is dict and len(dimensions) == 1:  # a collector's usual one dimension
+            ((k, v),) = dimensions.items()
+            key = one_key(namespace, name, k, v)
         else:
-            text = _value_text(x, unit, resolution)
-        add((_metric_key(namespace, name, dims), name, dims, sample, text))
-    if items:
-        _record(store, scope, namespace, items, timestamp)
+            key = _metric_key(namespace, name, canonical(dimensions))
+        x = float(value)
+        sample = Sample(ts, 1.0, x, x, x, ((x, 1.0),), unit)  # stats.from_value, inlined
+        if plain and unit == "None" and isfinite(x):  # _value_text, inlined for the usual sample
+            add_text('{"x":' + text_of(x) + "}")
+        else:
+            add_text(encode_text(sample, resolution))
+        add_key(key)
+        add_sample(sample)
+    if keys:
+        _record(store, scope, namespace, keys, [ts] * len(keys), texts, samples, timestamp)
+
+
+@functools.lru_cache(maxsize=8192, typed=True)  # (typed: a value 1 and a value "1" are not one key)
+def _one_dimension_key(namespace: str, name: str, dimension: str, value: str) -> str:
+    return _metric_key(namespace, name, canonical({dimension: value}))
 
 
 def read_samples(
