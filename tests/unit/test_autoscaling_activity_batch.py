@@ -105,8 +105,11 @@ def test_writes_outside_the_batch_or_from_another_thread_are_not_held(app: App) 
     with activities.batch(app.store) as held:
         key = activities.start(app.store, SCOPE, group, "held", "", START)
         assert app.store.get(names.ACTIVITY, SCOPE, key) is None and len(held.docs) == 1
-        other = threading.Thread(target=lambda: seen.append(len(activities.listing(app.store, SCOPE, "g"))) or
-                                 activities.start(app.store, SCOPE, group, "other thread", "", START + 1))
+        def elsewhere() -> None:
+            seen.append(len(activities.listing(app.store, SCOPE, "g")))
+            activities.start(app.store, SCOPE, group, "other thread", "", START + 1)
+
+        other = threading.Thread(target=elsewhere)
         other.start()
         other.join()
         assert [d["Description"] for d in activities.listing(app.store, SCOPE, "g")] == ["other thread"]

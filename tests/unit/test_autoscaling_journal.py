@@ -133,7 +133,12 @@ def test_alarm_facts_follow_every_alarm_change_without_reading_every_alarm_again
     policies = [_policy_and_alarm(w)]
     reads = []
     every = cloudwatch.alarms
-    monkeypatch.setattr(cloudwatch, "alarms", lambda *a: reads.append(1) or every(*a))
+
+    def counted(*args: Any) -> list[dict[str, Any]]:
+        reads.append(1)
+        return every(*args)
+
+    monkeypatch.setattr(cloudwatch, "alarms", counted)
 
     def facts() -> list[tuple[str, float, int]]:
         return [(f.name, f.threshold, f.evaluation_periods) for f in flap_guard.alarm_facts(w.app, SCOPE, policies)]

@@ -31,7 +31,14 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.store import Scope, Store
-from gureum.services.autoscaling import activities, journal, member_ops, names, records, refresh_core
+from gureum.services.autoscaling import (
+    activities,
+    journal,
+    member_ops,
+    names,
+    records,
+    refresh_core,
+)
 from gureum.services.autoscaling.fleet import Fleet
 from gureum.services.autoscaling.lifecycle import LAUNCH_STATES
 from gureum.services.autoscaling.refresh_core import Action, Preferences, Track, Unit
