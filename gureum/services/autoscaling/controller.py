@@ -22,6 +22,10 @@ returns at once — so no handler can change the group half-way):
    its instance boots, if it can tell —, a hook timeout, a scheduled action,
    the next metrics minute, the refresh's next batch or checkpoint).
 
+A reconcile runs outside any store transaction (the runner calls it so):
+what it reads and keeps (:mod:`journal`) is committed, and its writes
+before the save are committed when they return.
+
 A group being force-deleted has every member taken out without hooks and
 disappears (with its policies, their alarms, hooks and scheduled actions)
 once the last one is gone.  The controller is woken by handlers, by EC2

@@ -25,7 +25,8 @@ the next reads of the group until it is written: every write of a group
 goes through this module, so the store holds exactly that document.  A
 written document's snapshot serves no read (it may hold types JSON does
 not keep, such as tuples, and its transaction may still roll back).
-:func:`forget` drops every snapshot of a store (the store was reset).
+:func:`forget` drops every snapshot of a store (the store was reset), and
+the answers :mod:`journal` keeps about the groups' children.
 """
 
 from __future__ import annotations
