@@ -119,3 +119,48 @@ def test_writes_outside_the_batch_or_from_another_thread_are_not_held(app: App) 
     assert docs["held"]["StatusCode"] == activities.SUCCESSFUL and docs["held"]["EndTime"] == START + 2
     key = activities.start(app.store, SCOPE, group, "unbatched", "", START + 3)
     assert app.store.get(names.ACTIVITY, SCOPE, key) is not None
+
+
+def test_an_activity_a_reconcile_wrote_is_moved_on_by_the_next_one_without_reading_it(app: App) -> None:
+    store = app.store
+    assert isinstance(store, CountingStore)
+    tick(app)  # two launches, in progress
+    gets = store.activity_gets
+    tick(app, BOOT)  # both come into service: their activities finish
+    assert store.activity_gets == gets
+    assert described(app) == [("Launching a new EC2 instance", "Successful", 100)] * 2
+
+
+def test_a_write_outside_a_batch_or_a_failed_reconcile_or_a_reset_forgets_what_was_remembered(
+        app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = app.store
+    assert isinstance(store, CountingStore)
+    tick(app)
+    group = records.get_group(store, SCOPE, "g")
+    assert group is not None
+    first, second = (m["_activity"] for m in records.members(group))
+    activities.update(store, SCOPE, first, START + 1, status=activities.MID_LIFECYCLE, progress=40,
+                      description="changed outside")  # (a handler): read from the store, written at once
+    gets = store.activity_gets
+    with activities.batch(store):
+        activities.update(store, SCOPE, first, START + 2, status=activities.SUCCESSFUL)
+        activities.update(store, SCOPE, second, START + 2, status=activities.MID_LIFECYCLE, progress=40)
+    assert store.activity_gets == gets + 1  # the one changed outside is read; the other was remembered
+    docs = {d["ActivityId"]: d for d in activities.listing(store, SCOPE, "g")}
+    assert docs[first.rsplit("/", 1)[1]]["Description"] == "changed outside"  # nothing lost
+    assert docs[first.rsplit("/", 1)[1]]["StatusCode"] == activities.SUCCESSFUL
+
+    with pytest.raises(RuntimeError), activities.batch(store):
+        activities.update(store, SCOPE, second, START + 3, status=activities.MID_LIFECYCLE, progress=45)
+        raise RuntimeError("half-way")
+    gets = store.activity_gets
+    with activities.batch(store):
+        activities.update(store, SCOPE, second, START + 4, status=activities.MID_LIFECYCLE, progress=50)
+    assert store.activity_gets == gets + 1  # a failed batch remembers nothing
+    assert {d["ActivityId"]: d["Progress"] for d in activities.listing(store, SCOPE, "g")}[
+        second.rsplit("/", 1)[1]] == 50
+    app.reset()
+    assert activities.listing(store, SCOPE, "g") == []
+    with activities.batch(store):
+        activities.update(store, SCOPE, second, START + 5, status=activities.SUCCESSFUL)
+    assert activities.listing(store, SCOPE, "g") == []  # gone with the reset: not written back

@@ -16,7 +16,7 @@ writes them, so it keeps an upper bound of each group's count and counts
 the store only when the bound reaches :data:`KEEP`.  A group reconcile
 holds its activity writes in a :class:`Batch` and writes them with the
 group document (one write per activity however often the reconcile moved
-it; nothing read back).
+it; one it holds is not read back).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from gureum.services.autoscaling.names import ACTIVITY
 
 Doc = dict[str, Any]
 KEEP = 300
+REMEMBER = 10_000  # in-progress activities remembered per store (all forgotten past it)
 _compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(…, separators=…), made once
 
 IN_PROGRESS, SUCCESSFUL, FAILED, CANCELLED = "InProgress", "Successful", "Failed", "Cancelled"
@@ -85,7 +86,11 @@ def update(store: Store, scope: Scope, key: str | None, now: float, *, status: s
         return
     kept = _batch_of(store)
     held = None if kept is None else kept.docs.get((scope, key))
-    doc = store.get(ACTIVITY, scope, key) if held is None else held[0]
+    if held is not None:
+        doc: Doc | None = held[0]
+    else:  # a remembered one goes into this batch (and back when it ends well); outside one: forgotten
+        known = _remembered(store).pop((scope, key), None)
+        doc = dict(known) if known is not None and kept is not None else store.get(ACTIVITY, scope, key)
     if doc is None or doc["StatusCode"] in DONE:
         return
     doc["StatusCode"] = status
@@ -115,21 +120,40 @@ class Batch:
     does outside a batch); the controller flushes in the transaction that
     saves the group, so the reconcile's activities and its group document
     are stored together.
+
+    A batch that ends without an error remembers the activities it wrote
+    that are still in progress (per store; a reconcile runs outside any
+    transaction, so they are committed): the reconcile that moves one on
+    later does not read it back.  Any write of an activity outside a batch
+    forgets it; so does a batch that fails (its transaction may have rolled
+    back) and a reset of the store.
     """
 
-    __slots__ = ("store", "docs")
+    __slots__ = ("store", "docs", "written")
 
     def __init__(self, store: Store) -> None:
         self.store = store
         # (scope, key) -> (document, its group's name when started in this batch, else None)
         self.docs: dict[tuple[Scope, str], tuple[Doc, str | None]] = {}
+        self.written: list[tuple[tuple[Scope, str], Doc]] = []
 
     def flush(self) -> None:
         held, self.docs = self.docs, {}
         for (scope, key), (doc, started) in held.items():
             self.store.put(ACTIVITY, scope, key, doc)
+            self.written.append(((scope, key), doc))
             if started is not None:
                 _trim(self.store, scope, started)
+
+    def _remember(self) -> None:
+        known = _remembered(self.store)
+        if len(known) > REMEMBER:
+            known.clear()
+        for where, doc in self.written:
+            if doc["StatusCode"] in DONE:
+                known.pop(where, None)  # never changes again
+            else:
+                known[where] = doc
 
 
 _local = threading.local()
@@ -148,9 +172,33 @@ def batch(store: Store) -> Iterator[Batch]:
     kept = _local.batch = Batch(store)
     try:
         yield kept
-    finally:
+    except BaseException:
         _local.batch = outer
-        kept.flush()
+        kept.flush()  # as they would have been written; not remembered
+        raise
+    _local.batch = outer
+    kept.flush()
+    kept._remember()
+
+
+class _Remembered:
+    __slots__ = ("resets", "docs", "__weakref__")
+
+    def __init__(self, resets: int | None) -> None:
+        self.resets = resets
+        self.docs: dict[tuple[Scope, str], Doc] = {}
+
+
+_REMEMBERED: weakref.WeakKeyDictionary[Any, _Remembered] = weakref.WeakKeyDictionary()
+
+
+def _remembered(store: Store) -> dict[tuple[Scope, str], Doc]:
+    """The in-progress activities of ``store`` its batches last wrote (see :class:`Batch`)."""
+    resets = getattr(store, "resets", None)
+    known = _REMEMBERED.get(store)
+    if known is None or known.resets != resets:
+        known = _REMEMBERED[store] = _Remembered(resets)
+    return known.docs
 
 
 def listing(store: Store, scope: Scope, group: str | None) -> list[Doc]:
@@ -182,8 +230,10 @@ def _trim(store: Store, scope: Scope, group: str) -> None:
     count = store.count(ACTIVITY, scope, prefix)
     extra = count - KEEP
     if extra > 0:
+        known = _remembered(store)
         for k, _ in store.list(ACTIVITY, scope, prefix=prefix, limit=extra):
             store.delete(ACTIVITY, scope, k)
+            known.pop((scope, k), None)
     bounds[key] = min(count, KEEP)
 
 
@@ -200,7 +250,6 @@ def iso(now: float) -> str:
         text = names.iso(now)
         _last_iso = (now, text)
     return text
-
 
 
 def desired_cause(who: str, before: int, after: int, now: float) -> str:
