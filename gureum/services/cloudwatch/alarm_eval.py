@@ -204,19 +204,21 @@ def slot_points(spec: AlarmSpec, points: Iterable[Datapoint], now: float) -> tup
     return tuple(by_ts.get(start + i * spec.period) for i in range(spec.range_size))
 
 
+_new = tuple.__new__  # _Slot(...) without the namedtuple's Python-level __new__
+
+
 def _evaluated(spec: AlarmSpec, start: float, points: Sequence[Datapoint | None]) -> list[_Slot]:
     """The N datapoints evaluated, oldest first, filled as TreatMissingData says."""
-    n = spec.evaluation_periods
-    slots = [(start + i * spec.period, p) for i, p in enumerate(points)]
-    real = [(ts, p) for ts, p in slots if p is not None]
+    n, period = spec.evaluation_periods, spec.period
+    real = [(start + i * period, p) for i, p in enumerate(points) if p is not None]
     op, threshold = THRESHOLD_OPERATORS[spec.comparison][0], spec.threshold
     if len(real) >= n:
-        return [_Slot(ts, p, "B" if op(p.value, threshold) else "O") for ts, p in real[-n:]]
+        return [_new(_Slot, (ts, p, "B" if op(p.value, threshold) else "O")) for ts, p in real[-n:]]
     fill = {"breaching": "B", "notBreaching": "O"}.get(spec.treat_missing, "U")
-    missing = [ts for ts, p in slots if p is None]
+    missing = [start + i * period for i, p in enumerate(points) if p is None]
     missing = missing[len(missing) - (n - len(real)) :]  # the newest ones: fill as few as possible
-    out = [_Slot(ts, p, "B" if op(p.value, threshold) else "O") for ts, p in real]
-    out += [_Slot(ts, None, fill) for ts in missing]
+    out = [_new(_Slot, (ts, p, "B" if op(p.value, threshold) else "O")) for ts, p in real]
+    out += [_new(_Slot, (ts, None, fill)) for ts in missing]
     return sorted(out, key=lambda s: s.ts)
 
 

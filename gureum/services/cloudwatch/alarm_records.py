@@ -218,11 +218,25 @@ def _text(value: Any) -> str:
     return _string(value) if type(value) is str else _compact(value)
 
 
+_PARTS: dict[tuple[Any, Any, Any], str] = {}  # (value, reason, data) → its _state_part: a state's
+# part is made when it becomes the new state and asked for again when it becomes the old one
+
+
 def _state_part(a: Mapping[str, Any]) -> str:
-    text = '{"stateValue":' + _text(a.get("StateValue")) + ',"stateReason":' + _text(a.get("StateReason"))
-    if a.get("StateReasonData"):
-        text += ',"stateReasonData":' + _reason_data_text(a["StateReasonData"])
-    return text + "}"
+    key = (a.get("StateValue"), a.get("StateReason"), a.get("StateReasonData"))
+    try:
+        return _PARTS[key]
+    except (KeyError, TypeError):  # not made yet, or not strings
+        pass
+    text = '{"stateValue":' + _text(key[0]) + ',"stateReason":' + _text(key[1])
+    if key[2]:
+        text += ',"stateReasonData":' + _reason_data_text(key[2])
+    text += "}"
+    if type(key[0]) is str and type(key[1]) is str and (key[2] is None or type(key[2]) is str):
+        if len(_PARTS) >= _COMPACT_MAX:
+            _PARTS.clear()
+        _PARTS[key] = text
+    return text
 
 
 def state_history_data(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
