@@ -183,7 +183,7 @@ class SqliteStore:
         return None if row is None else json.loads(row[0])
 
     def put(self, kind: str, scope: Scope, key: str, doc: Doc) -> None:
-        body = json.dumps(doc, separators=(",", ":"))
+        body = _encode(doc)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO docs (kind, account, region, key, body) VALUES (?,?,?,?,?)",
@@ -192,7 +192,7 @@ class SqliteStore:
 
     def insert(self, kind: str, scope: Scope, key: str, doc: Doc) -> bool:
         """Create ``key`` unless it exists; returns whether it was created."""
-        body = json.dumps(doc, separators=(",", ":"))
+        body = _encode(doc)
         with self._lock:
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO docs (kind, account, region, key, body) VALUES (?,?,?,?,?)",

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from gureum.core.errors import ServiceError
 from gureum.services.cloudwatch import stats
@@ -40,8 +39,9 @@ MAX_AHEAD = 2 * 3_600
 Dimensions = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
+class Point(NamedTuple):
+    """One checked datum.  (A NamedTuple: one is made for every datum put.)"""
+
     metric_name: str
     dimensions: Dimensions
     sample: stats.Sample

@@ -197,7 +197,7 @@ def _record(store: Store, scope: Scope, namespace: str, keys: list[str], times: 
         if new:
             _put_documents(store, scope, [key for key in dict.fromkeys(keys) if key in new], now)
         flushed = None
-        if ns.flush_due(store, scope, namespace, unique.difference(new), now):  # (a new one's document: now)
+        if ns.flush_due(store, scope, namespace, unique - new if new else unique, now):  # (new: document says now)
             flushed = ns.activity(store, scope, namespace, unique, now)
             store.put(metric_activity.ACTIVE, scope, namespace, {"puts": flushed})
     # Committed: what this process knows of the documents, then the evaluator's samples.
@@ -267,7 +267,7 @@ def publish_many(
     isfinite = math.isfinite
     text_of = float.__repr__
     plain = resolution == 60
-    Sample = stats.Sample
+    make = _new_sample
     for name, value, dimensions, unit in values:
         if type(dimensions) is dict and len(dimensions) == 1:  # a collector's usual one dimension
             ((k, v),) = dimensions.items()
@@ -275,7 +275,7 @@ def publish_many(
         else:
             key = _metric_key(namespace, name, canonical(dimensions))
         x = float(value)
-        sample = Sample(ts, 1.0, x, x, x, ((x, 1.0),), unit)  # stats.from_value, inlined
+        sample = make((ts, 1.0, x, x, x, ((x, 1.0),), unit))  # stats.from_value, inlined
         if plain and unit == "None" and isfinite(x):  # _value_text, inlined for the usual sample
             add_text('{"x":' + text_of(x) + "}")
         else:
@@ -284,6 +284,10 @@ def publish_many(
         add_sample(sample)
     if keys:
         _record(store, scope, namespace, keys, [ts] * len(keys), texts, samples, timestamp)
+
+
+# stats.Sample of a 7-tuple in its field order (a NamedTuple's own __new__ is a Python function)
+_new_sample = functools.partial(tuple.__new__, stats.Sample)
 
 
 @functools.lru_cache(maxsize=8192, typed=True)  # (typed: a value 1 and a value "1" are not one key)
