@@ -10,12 +10,10 @@ happens here: the controller launches and terminates.
 
 Suspending ``AlarmNotification`` makes the group ignore its alarms.
 
-An alarm calls the same policies every period, so the policies an ARN names
-are kept decoded (with their :class:`PolicySpec`) per store until a policy
-of the store is written or deleted: every such write goes through
-``policies_api``, which calls :func:`policies_changed`; a reset of the store
-(``SqliteStore.resets``) drops them too.  The kept documents are never
-changed here nor handed to anyone who could change them.
+An alarm calls the same policies every period and most calls change
+nothing, so :func:`on_alarm_action` takes the policy (and its spec) and the
+group from :mod:`policy_memo` (kept decoded while current) and reads the
+group from the store again only to change it.
 """
 
 from __future__ import annotations
