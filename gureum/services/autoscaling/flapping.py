@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 ENV_THRESHOLD, ENV_WINDOW = "GUREUM_FLAP_THRESHOLD", "GUREUM_FLAP_WINDOW"
 TAG_THRESHOLD, TAG_WINDOW = "gureum:flap-threshold", "gureum:flap-window"
@@ -46,8 +46,9 @@ class FlapSettings:
 DEFAULT = FlapSettings()
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
+    """One change of the desired capacity (a named tuple: a group's window of them is made on every change)."""
+
     at: float
     before: int
     after: int
@@ -115,7 +116,7 @@ def observe(history: Sequence[Change], warned_at: float | None, change: Change, 
 
     One warning per window: not again until ``window`` seconds after the last."""
     kept = tuple(recent([*history, change], change.at, settings.window))
-    flaps = count_flaps(kept, change.at, settings.window)
+    flaps = sum(1 for a, b in zip(kept, kept[1:], strict=False) if a.up != b.up)  # count_flaps (kept: its recent)
     quiet = warned_at is None or change.at - warned_at >= settings.window
     return kept, flaps, flaps > settings.threshold and quiet
 
@@ -198,4 +199,4 @@ def to_doc(history: Iterable[Change]) -> list[list[float]]:
 
 
 def from_doc(rows: Iterable[Sequence[float]] | None) -> list[Change]:
-    return [Change(float(r[0]), int(r[1]), int(r[2])) for r in rows or []]
+    return [Change(float(at), int(before), int(after)) for at, before, after in rows or []]
