@@ -281,47 +281,6 @@ def next_state(spec: AlarmSpec, points: Sequence[Datapoint | None], previous: St
     return _judge(spec, points, _STATES[previous])[0]
 
 
-def state_judge(spec: AlarmSpec) -> Callable[[Sequence[Datapoint | None], str], State]:
-    """:func:`next_state` for one spec, carried from evaluation to evaluation (the evaluator keeps
-    one per alarm and asks it every minute).
-
-    It remembers the range it judged last and one flag per period (breaching, not, missing).
-    When the new range is the last one moved on by a period — the same datapoints, one newer
-    at the end — only the newest flag is computed and the counts are updated: breaching among
-    the newest N periods, missing among them.  With none of the newest N missing those N are
-    the ones evaluated: ALARM with M breaching, else OK.  Anything else (gaps in the newest N,
-    percentiles judged on their sample counts) goes to the full rules.
-    """
-    n, m = spec.evaluation_periods, spec.datapoints_to_alarm
-    op, threshold = THRESHOLD_OPERATORS[spec.comparison][0], spec.threshold
-    general = _low_limit(spec.statistic, spec.low_sample) is not None
-    alarm, ok = State.ALARM, State.OK
-    last: Sequence[Datapoint | None] = ()
-    flags: tuple[int, ...] = ()  # per period, oldest first: 1 breaching, 0 not, -1 missing
-    tail = gaps = 0  # breaching, missing among the newest n periods
-
-    def judge(points: Sequence[Datapoint | None], previous: str) -> State:
-        nonlocal last, flags, tail, gaps
-        if general or not points:
-            return _judge(spec, points, _STATES[previous])[0]
-        newest = points[-1]
-        flag = -1 if newest is None else (1 if op(newest.value, threshold) else 0)
-        if len(points) == len(last) > n and points[:-1] == last[1:]:  # moved on by one period
-            leaving = flags[-n]
-            tail += (flag == 1) - (leaving == 1)
-            gaps += (flag == -1) - (leaving == -1)
-            flags = flags[1:] + (flag,)
-        else:
-            flags = tuple(-1 if p is None else (1 if op(p.value, threshold) else 0) for p in points)
-            tail, gaps = flags[-n:].count(1), flags[-n:].count(-1)
-        last = points
-        if gaps:
-            return _judge(spec, points, _STATES[previous])[0]
-        return alarm if tail >= m else ok
-
-    return judge
-
-
 def _judge(spec: AlarmSpec, points: Sequence[Datapoint | None], prev: State) -> tuple[State, float | None]:
     """The state and the newest evaluated value.
 
