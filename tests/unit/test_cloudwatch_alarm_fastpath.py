@@ -102,8 +102,11 @@ def test_the_carried_judge_matches_the_full_rules_minute_after_minute(
     for i, (points, previous, moved) in enumerate(ranges):
         assert len(points) == spec.range_size
         start = start + spec.period if moved else 1e6 * i  # (a fresh or changed range: somewhere else)
-        # The sample window says when a range is the last one moved on by a period.
-        got = judge.moved(points, previous.value, start) if moved else judge.full(points, previous.value, start)
+        # The sample window says when a range is the last one moved on by a period, and hands over
+        # only its newest datapoint; the judge may ask for the whole range (None).
+        got = judge.moved(points[-1], start) if moved else None
+        if got is None:
+            got = judge.full(points, previous.value, start)
         assert got is reference(spec, points, previous)
 
 
@@ -114,8 +117,10 @@ def test_a_move_from_a_range_the_judge_was_not_shown_is_judged_in_full() -> None
     judge = Judge(spec)
     assert judge.full((low, low, low, low), "OK", 0.0) is State.OK
     # The slide moved twice (once without the judge: an evaluation that raised), now two high periods:
-    # told "moved" from 120, the judge does not count on flags of the range at 0.
-    assert judge.moved((low, low, high, high), "OK", 120.0) is State.ALARM
+    # told "moved" to 120, the judge does not count on flags of the range at 0: it asks for the range.
+    assert judge.moved(high, 120.0) is None
+    assert judge.full((low, low, high, high), "OK", 120.0) is State.ALARM
+    assert judge.moved(low, 180.0) is State.OK  # and moves on from there
 
 
 @settings(max_examples=300, deadline=None)

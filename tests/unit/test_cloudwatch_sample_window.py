@@ -93,8 +93,13 @@ def test_advanced_slides_hold_what_the_store_gives() -> None:
         held = [i for i, s in enumerate(slides) if s is not None]
         moved = dict(zip(held, win.advance([slides[i] for i in held], [starts[i] for i in held]), strict=True))
         for i, q in enumerate(queries):
-            if moved.get(i):
+            newest = moved.get(i, sample_window.STAYED)
+            if newest is not sample_window.STAYED:
                 moved_ever += 1
+                slide = slides[i]
+                assert slide is not None and slide.points is None  # (made when asked for)
+                if minute % 2:  # made by points_of, or by the next slide()
+                    assert win.points_of(store, SCOPE, key, slide)[-1] == newest
             else:
                 if late and i in moved:
                     refused_after_late += 1
@@ -102,11 +107,30 @@ def test_advanced_slides_hold_what_the_store_gives() -> None:
                 slides[i] = win.slide(store, SCOPE, key, starts[i], count, q.period, how, compute, slides[i])
             slide = slides[i]
             assert slide is not None
+            if minute % 3 == 0 and slide.points is None:  # left unmade until next minute's slide()
+                continue
             want = metric_query.period_datapoints(store, SCOPE, q, key, starts[i], end,
                                                   sample_window.SampleWindow())  # a fresh window: the store
-            assert list(slide.points) == want, (minute, q)
+            assert list(win.points_of(store, SCOPE, key, slide)) == want, (minute, q)
             aggregated = metric_query.read_points(store, SCOPE, q, starts[i], end)  # stats.aggregate's numbers
             assert [(p.ts, p.value, p.sample_count) for p in want if p is not None] == \
                 [(p.ts, p.value, p.sample_count) for p in aggregated], (minute, q)
     assert moved_ever > 300 and refused_after_late > 0  # the fast path ran, and stood aside for late data
+    store.close()
+
+
+def test_a_sample_noted_again_is_kept_once() -> None:
+    """A load from the store and a note of the same committed samples (racing threads) count them once,
+    whether they are the newest held or older ones."""
+    store = SqliteStore(":memory:")
+    win = sample_window.window_for(store)
+    for i in range(5):
+        metrics.publish(store, SCOPE, "Sim", "CPU", float(i), dimensions={"Host": "a"}, timestamp=T0 + i * 60)
+    key = metrics.metric_key("Sim", "CPU", (("Host", "a"),))
+    assert len(win.read(store, SCOPE, key, T0, T0 + 300)) == 5  # loaded from the store
+    records = store.series(sample_window.DATA, SCOPE, key)
+    again = [(r.seq, metrics.decode_sample(r.ts, r.doc)) for r in records]
+    win.note(SCOPE, key, again[-1:])  # the newest again
+    win.note(SCOPE, key, list(reversed(again)))  # every one again, oldest last
+    assert [s.total for s in win.read(store, SCOPE, key, T0, T0 + 300)] == [0.0, 1.0, 2.0, 3.0, 4.0]
     store.close()

@@ -60,6 +60,7 @@ from gureum.services.cloudwatch.alarm_eval import (
     explain,
     window,
 )
+from gureum.services.cloudwatch.sample_window import STAYED
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -183,6 +184,7 @@ class AlarmEngine:
         entry.slide = slide = self.window.slide(
             self.app.store, entry.scope, entry.metric, float(math.floor(now / step) * step - entry.span),
             entry.count, spec.period, how, compute, entry.slide)
+        assert slide.points is not None  # (slide() always gives its points)
         return slide.points
 
     def tick(self, now: float) -> int:
@@ -230,21 +232,25 @@ class AlarmEngine:
         """The tick's single-metric alarms of one scope: ranges moved on, states judged, changes applied."""
         win, store = self.window, self.app.store
         slides = [e.slide for e in due]
-        moved = win.advance([s for s in slides if s is not None],
-                            [t for s, t in zip(slides, starts, strict=True) if s is not None])
-        flags = iter(moved)
-        for entry, start, slide in zip(due, starts, slides, strict=True):
+        held = [i for i, s in enumerate(slides) if s is not None]
+        newest: list[Any] = [STAYED] * len(due)
+        if held:
+            for i, point in zip(held, win.advance([slides[i] for i in held], [starts[i] for i in held]),  # type: ignore[misc]
+                                strict=True):
+                newest[i] = point
+        for entry, start, point in zip(due, starts, newest, strict=True):
             state = entry.doc["alarm"]["StateValue"]
-            if slide is not None and next(flags):
-                points = slide.points
-                new = entry.judge.moved(points, state, start)  # type: ignore[union-attr]
-            else:
-                how, compute = entry.reader  # type: ignore[misc]
-                entry.slide = slide = win.slide(store, scope, entry.metric, start, entry.count,  # type: ignore[arg-type]
-                                                entry.spec.period, how, compute, slide)  # type: ignore[union-attr]
-                points = slide.points
-                new = entry.judge.full(points, state, start)  # type: ignore[union-attr]
+            judge = entry.judge
+            new = None if point is STAYED else judge.moved(point, start)  # type: ignore[union-attr]
+            if new is None:  # the whole range: not moved, or not decided by the counts
+                if point is STAYED:
+                    how, compute = entry.reader  # type: ignore[misc]
+                    entry.slide = win.slide(store, scope, entry.metric, start, entry.count,  # type: ignore[arg-type]
+                                            entry.spec.period, how, compute, entry.slide)  # type: ignore[union-attr]
+                points = win.points_of(store, scope, entry.metric, entry.slide)  # type: ignore[arg-type]
+                new = judge.full(points, state, start)  # type: ignore[union-attr]
             if new != state:
+                points = win.points_of(store, scope, entry.metric, entry.slide)  # type: ignore[arg-type]
                 self._evaluate(entry, now, composites, points=points)
             elif entry.autoscaling.get(state):
                 try:

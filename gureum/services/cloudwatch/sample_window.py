@@ -13,8 +13,8 @@ Rules:
 * the store stays the truth: a metric not held is loaded from the store,
   from the requested start on, with every sample newer than that;
 * samples are noted after their transaction committed; each is kept once
-  (by its series seq), so a load and a note racing on one sample do not
-  count it twice;
+  (by its timestamp and series seq, unique), so a load and a note racing on
+  one sample do not count it twice;
 * order is the store's — (timestamp, seq) — so aggregation gives exactly the
   numbers a read of the store gives;
 * :meth:`SampleWindow.periods` also keeps each period's aggregate, computed
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +45,7 @@ from gureum.services.cloudwatch import stats
 DATA = "cloudwatch.data"  # metrics.DATA (not imported: metrics imports this module)
 
 _MISSING = object()
+STAYED = object()  # SampleWindow.advance: this slide did not move
 Key = tuple[str, str, str]  # account, region, metric key
 Row = tuple[float, int, stats.Sample]  # ts, seq, sample
 
@@ -59,8 +60,7 @@ def _between(rows: list[Row], start: float, end: float) -> list[stats.Sample]:
 @dataclass
 class _Held:
     since: float  # every stored sample with ts >= since is here
-    rows: list[Row] = field(default_factory=list)
-    seqs: set[int] = field(default_factory=set)
+    rows: list[Row] = field(default_factory=list)  # by (ts, seq): unique
     wanted: float = float("inf")  # the oldest start asked for since the last trim
     # Aggregated periods: (period, how) → period start → the computed point (None: no samples).
     memo: dict[tuple[int, Hashable], dict[float, Any]] = field(default_factory=dict)
@@ -95,7 +95,7 @@ class Slide:
         self.period = period
         self.how = how
         self.start = start
-        self.points = points
+        self.points: tuple[Any, ...] | None = points  # None: moved on by advance (SampleWindow.points_of)
         self.memo = memo  # held.memo[(period, how)]
         self.epoch = epoch  # the window's epoch when made (SampleWindow.advance)
         self.compute = compute
@@ -114,9 +114,11 @@ class SampleWindow:
 
     def note_many(self, scope: Scope, by_key: Mapping[str, Iterable[tuple[int, stats.Sample]]]) -> None:
         """:meth:`note` for several metrics at once."""
+        account, region = scope.account, scope.region
         with self._lock:
+            get = self._held.get
             for key, rows in by_key.items():
-                held = self._held.get((scope.account, scope.region, key))
+                held = get((account, region, key))
                 if held is not None:
                     generation = held.generation
                     self._note(held, rows)
@@ -125,16 +127,25 @@ class SampleWindow:
 
     @staticmethod
     def _note(held: _Held, rows: Iterable[tuple[int, stats.Sample]]) -> None:
+        # Rows are unique by (ts, seq) (a seq has one ts): one after the newest held row is new (the
+        # usual case: appended); any other is looked up where it would go (a load and a note racing).
+        held_rows = held.rows
         for seq, sample in rows:
-            if seq in held.seqs or sample.ts < held.since:
+            ts = sample.ts
+            if ts < held.since:
                 continue
-            held.seqs.add(seq)
-            held.forget_periods(sample.ts)
-            row = (sample.ts, seq, sample)
-            if not held.rows or (held.rows[-1][0], held.rows[-1][1]) < (row[0], row[1]):
-                held.rows.append(row)
-            else:
-                insort(held.rows, row, key=lambda r: (r[0], r[1]))
+            if held_rows:
+                last = held_rows[-1]
+                if ts < last[0] or (ts == last[0] and seq <= last[1]):
+                    at = bisect_left(held_rows, (ts, seq))
+                    if at < len(held_rows) and held_rows[at][1] == seq:
+                        continue  # held already
+                    held.forget_periods(ts)
+                    held_rows.insert(at, (ts, seq, sample))
+                    continue
+            if ts < held.memo_end:
+                held.forget_periods(ts)
+            held_rows.append((ts, seq, sample))
 
     def _held_from(self, store: Store, scope: Scope, key: str, start: float) -> _Held:
         """The held samples of a metric, loaded from the store if not held from ``start`` on (locked)."""
@@ -146,7 +157,6 @@ class SampleWindow:
             records = store.series(DATA, scope, key, start=start)
             held = _Held(start)
             held.rows = [(r.ts, r.seq, decode_sample(r.ts, r.doc)) for r in records]
-            held.seqs = {r.seq for r in records}
             old = self._held.get(k)
             if old is not None:
                 old.live = False
@@ -202,7 +212,7 @@ class SampleWindow:
             if last is not None:  # the usual minute: the range moved on by one period
                 held = last.held
                 if (held.live and held.generation == last.generation and start == last.start + period
-                        and last.period == period and last.how == how and len(last.points) == count):
+                        and last.period == period and last.how == how and last.span == count * period):
                     at = end - period
                     memo = last.memo
                     point = memo.get(at, _MISSING)
@@ -212,13 +222,18 @@ class SampleWindow:
                             held.memo_end = end
                     if start < held.wanted:
                         held.wanted = start
-                    last.start, last.points = start, last.points[1:] + (point,)  # the reader's own: moved on
+                    if last.points is None:  # moved by advance: made now
+                        last.points = tuple(self._periods(held, start, end, period, how, compute))
+                    else:
+                        last.points = last.points[1:] + (point,)  # the reader's own: moved on
+                    last.start = start
                     last.epoch = self.epoch  # (its metric's generation held: true as of now)
                     return last
             held = self._held_from(store, scope, key, start)
             memo = held.memo.setdefault((period, how), {})
             if (last is not None and last.held is held and last.generation == held.generation
-                    and last.period == period and last.how == how and len(last.points) == count):
+                    and last.period == period and last.how == how and last.span == count * period
+                    and last.points is not None):
                 moved = (start - last.start) / period
                 if moved == 0:
                     last.epoch = self.epoch
@@ -231,18 +246,22 @@ class SampleWindow:
             points = tuple(self._periods(held, start, end, period, how, compute))
             return Slide(held, held.generation, period, how, start, points, memo, self.epoch, compute)
 
-    def advance(self, slides: list[Slide], starts: list[float]) -> list[bool]:
+    def advance(self, slides: list[Slide], starts: list[float]) -> list[Any]:
         """Move each slide on to its start, in place, when that is its last range moved on by one
-        period and nothing memoized changed anywhere since it was made (the window's ``epoch``);
-        True for each one moved.  The others are left as they were (:meth:`slide` them)."""
-        moved: list[bool] = []
-        add = moved.append
-        missing = _MISSING
+        period and nothing memoized changed anywhere since it was made (the window's ``epoch``).
+
+        Each one's newest period's point (None: no samples), or :data:`STAYED` for one not moved
+        (:meth:`slide` it).  A moved slide's ``points`` are left for :meth:`points_of` to make
+        (most minutes nobody needs them: the judge counts its flags).
+        """
+        out: list[Any] = []
+        add = out.append
+        missing, stayed = _MISSING, STAYED
         with self._lock:
             epoch = self.epoch
             for last, start in zip(slides, starts, strict=True):
                 if last.epoch != epoch or start != last.start + last.period:
-                    add(False)
+                    add(stayed)
                     continue
                 end = start + last.span
                 at = end - last.period
@@ -255,9 +274,30 @@ class SampleWindow:
                         held.memo_end = end
                 if start < held.wanted:
                     held.wanted = start
-                last.start, last.points = start, last.points[1:] + (point,)
-                add(True)
-        return moved
+                last.start = start
+                last.points = None
+                add(point)
+        return out
+
+    def points_of(self, store: Store, scope: Scope, key: str, slide: Slide) -> tuple[Any, ...]:
+        """The points of a slide :meth:`advance` moved (made once; what a read gives now)."""
+        points = slide.points
+        if points is not None:
+            return points
+        with self._lock:
+            held = slide.held
+            if held.live:  # (_periods computes again what late data dropped since)
+                points = tuple(self._periods(held, slide.start, slide.start + slide.span, slide.period, slide.how,
+                                             slide.compute))  # type: ignore[arg-type]
+                slide.generation, slide.epoch = held.generation, self.epoch
+            else:  # let go of since (a trim, a reload): from the store again
+                held = self._held_from(store, scope, key, slide.start)
+                memo = held.memo.setdefault((slide.period, slide.how), {})
+                points = tuple(self._periods(held, slide.start, slide.start + slide.span, slide.period, slide.how,
+                                             slide.compute))  # type: ignore[arg-type]
+                slide.held, slide.memo, slide.generation, slide.epoch = held, memo, held.generation, self.epoch
+            slide.points = points
+        return points
 
     def trim(self) -> None:
         with self._lock:
@@ -267,10 +307,7 @@ class SampleWindow:
                     held.live = False
                     del self._held[k]
                     continue
-                cut = bisect_left(held.rows, (held.wanted,))
-                for _, seq, _ in held.rows[:cut]:
-                    held.seqs.discard(seq)
-                del held.rows[:cut]
+                del held.rows[:bisect_left(held.rows, (held.wanted,))]
                 held.since = max(held.since, held.wanted)
                 held.generation += 1
                 for points in held.memo.values():
