@@ -93,6 +93,16 @@ class SimClock:
         self._now = target
         await _settle()
 
+    def jump(self, seconds: float) -> bool:
+        """Move time without the event loop when no sleeper wakes by then (a simulation driving
+        everything itself: no task to wake or let run); False, and time unmoved, when one would
+        (``await advance(seconds)`` then)."""
+        target = self._now + seconds
+        if self._sleepers and self._sleepers[0][0] <= target:
+            return False
+        self._now = target
+        return True
+
     async def run_until_idle(self, limit: float) -> None:
         """Autojump: keep jumping to the next sleeper until ``limit`` seconds pass."""
         end = self._now + limit

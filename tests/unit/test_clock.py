@@ -30,6 +30,21 @@ def test_simclock_starts_where_told_and_moves_only_when_advanced() -> None:
     run(main())
 
 
+def test_jump_moves_time_only_when_no_sleeper_wakes_by_then() -> None:
+    async def main() -> None:
+        c = SimClock(start=0.0)
+        assert c.jump(5.0) and c.now() == 5.0  # nobody asleep
+        task = asyncio.create_task(c.sleep(10))
+        await asyncio.sleep(0)
+        assert c.jump(9.0) and c.now() == 14.0  # the sleeper wakes at 15: not by 14
+        assert not c.jump(1.0) and c.now() == 14.0  # it would wake: refused, time unmoved
+        await c.advance(1.0)
+        await task
+        assert c.now() == 15.0
+
+    run(main())
+
+
 def test_advance_wakes_sleepers_in_wakeup_order_at_their_own_time() -> None:
     async def main() -> None:
         c = SimClock(start=0.0)
