@@ -230,20 +230,22 @@ class AlarmEngine:
     def _judge_due(self, scope: Scope, due: list[Entry], starts: list[float], now: float,
                    composites: list[str]) -> None:
         """The tick's single-metric alarms of one scope: ranges moved on, states judged, changes applied."""
-        win, store = self.window, self.app.store
+        win, store, stayed = self.window, self.app.store, STAYED
         slides = [e.slide for e in due]
-        held = [i for i, s in enumerate(slides) if s is not None]
-        newest: list[Any] = [STAYED] * len(due)
-        if held:
+        if None not in slides:  # the usual minute: every alarm was evaluated before
+            newest = win.advance(slides, starts)  # type: ignore[arg-type]
+        else:
+            held = [i for i, s in enumerate(slides) if s is not None]
+            newest = [stayed] * len(due)
             for i, point in zip(held, win.advance([slides[i] for i in held], [starts[i] for i in held]),  # type: ignore[misc]
                                 strict=True):
                 newest[i] = point
         for entry, start, point in zip(due, starts, newest, strict=True):
             state = entry.doc["alarm"]["StateValue"]
             judge = entry.judge
-            new = None if point is STAYED else judge.moved(point, start)  # type: ignore[union-attr]
+            new = None if point is stayed else judge.moved(point, start)  # type: ignore[union-attr]
             if new is None:  # the whole range: not moved, or not decided by the counts
-                if point is STAYED:
+                if point is stayed:
                     how, compute = entry.reader  # type: ignore[misc]
                     entry.slide = win.slide(store, scope, entry.metric, start, entry.count,  # type: ignore[arg-type]
                                             entry.spec.period, how, compute, entry.slide)  # type: ignore[union-attr]
