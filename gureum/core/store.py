@@ -60,6 +60,7 @@ class Record:
 class Store(Protocol):
     def get(self, kind: str, scope: Scope, key: str) -> Doc | None: ...
     def put(self, kind: str, scope: Scope, key: str, doc: Doc) -> None: ...
+    def put_encoded(self, kind: str, scope: Scope, key: str, text: str) -> None: ...
     def insert(self, kind: str, scope: Scope, key: str, doc: Doc) -> bool: ...
     def delete(self, kind: str, scope: Scope, key: str) -> bool: ...
     def list(
@@ -188,6 +189,19 @@ class SqliteStore:
             self._db.execute(
                 "INSERT OR REPLACE INTO docs (kind, account, region, key, body) VALUES (?,?,?,?,?)",
                 (kind, scope.account, scope.region, key, body),
+            )
+
+    def put_encoded(self, kind: str, scope: Scope, key: str, text: str) -> None:
+        """:meth:`put` of a document the caller already encoded: ``text`` is the JSON text of an object
+        (a writer with a cheaper encoding of its own documents; reads decode it like any other).  Same
+        rules as :meth:`put`: committed when it returns, or with the enclosing transaction.  Only the
+        first character is checked (a ``{``): the rest is the caller's word."""
+        if text[:1] != "{":
+            raise ValueError("put_encoded: the text of a JSON object is expected")
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO docs (kind, account, region, key, body) VALUES (?,?,?,?,?)",
+                (kind, scope.account, scope.region, key, text),
             )
 
     def insert(self, kind: str, scope: Scope, key: str, doc: Doc) -> bool:
