@@ -1,18 +1,17 @@
 """The publishing fast paths give what the general code gives: the stored text of a sample (JSON
-encoder), a Values/Counts datum's sample (stats.from_values), a collector's metric key, and when the
-activity document is due (the per-metric rule)."""
+encoder), a Values/Counts datum's sample (stats.from_values), and a collector's metric key (when the
+activity is written: test_metric_activity_due)."""
 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gureum.core.store import Scope, SqliteStore
-from gureum.services.cloudwatch import datum, metric_activity, metrics, stats
+from gureum.services.cloudwatch import datum, metrics, stats
 
 SCOPE = Scope("123456789012", "us-east-1")
 _floats = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 5e-324, 1e16, 60.0])
@@ -58,17 +57,3 @@ def test_a_collectors_key_is_the_canonical_one_whatever_the_types() -> None:
     assert keys == sorted({metrics.metric_key("NS", "M", metrics.canonical(d))
                            for d in ({"Host": "1"}, {"Host": "True"}, {"A": "1", "B": "2"}, None)})
     store.close()
-
-
-@settings(max_examples=300, deadline=None)
-@given(stored=st.dictionaries(st.sampled_from("abcdef"), st.sampled_from([0.0, 1.0, 299.0, 300.0, 301.0, 600.0, 700.0])),
-       keys=st.sets(st.sampled_from("abcdefg")), now=st.sampled_from([300.0, 600.0, 601.0, 700.0]),
-       flushed=st.sampled_from([-math.inf, 300.0, 550.0, 650.0]))
-def test_the_activity_flush_is_due_by_the_per_metric_rule(stored: dict[str, float], keys: set[str], now: float,
-                                                        flushed: float) -> None:
-    ns = metric_activity.Namespace()
-    ns.stored, ns.flushed = dict(stored), flushed
-    refresh = metric_activity.ACTIVE_REFRESH
-    expected = not 0 <= now - flushed < refresh or any(
-        not 0 <= now - stored.get(k, -math.inf) < refresh for k in keys)
-    assert ns.flush_due(SqliteStore(":memory:"), SCOPE, "NS", keys, now) is expected

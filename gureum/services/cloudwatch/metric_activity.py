@@ -10,16 +10,25 @@ Store layout (per account+region scope):
   the last time it was refreshed);
 * ``cloudwatch.active`` – key: a namespace; doc ``{"puts": {metric key:
   last put}}`` for the namespace's metrics put within the last
-  :data:`KEEP` seconds (``RecentlyActive``'s reach).  Rewritten at most every
-  :data:`ACTIVE_REFRESH` seconds per namespace, in the transaction of a
-  publish — and at once when a metric put is that far ahead of what the
-  store holds for it: one write per namespace, not one per metric.
+  :data:`KEEP` seconds (``RecentlyActive``'s reach).
+
+When a put is written (:meth:`Namespace.due`, in the transaction of the
+publish): a metric's time in the store is refreshed only when a put is
+:data:`ACTIVE_REFRESH` seconds (or more) ahead of it — that is the whole
+guarantee: the store is never that far behind a put.  Where: the first
+write of this process (and one after the clock moved back) is the activity
+document; else a few stale metrics of a namespace where no other metric is
+waiting to be refreshed (a metric put now and then, such as Auto Scaling's
+``ScalingFlapCount``) get their own metric documents rewritten with
+``lastPut`` (a small document each, not the namespace's whole activity);
+else the activity document, one write for all of them (a collector's
+batch, or many metrics each put alone every minute).
 
 A metric's last put is the newest of the three (document, activity
 document, memory).  Rules: a metric document is written when this process
-first stores data for the metric; the activity document first written by
-this process merges what the store held (nothing put before a restart is
-lost); a reset store is noticed — by ``SqliteStore.resets`` when the store
+first stores data for the metric (and when it refreshes its time, above);
+the activity document first written by this process merges what the store
+held (nothing put before a restart is lost); a reset store is noticed — by ``SqliteStore.resets`` when the store
 counts its resets, else by counting the namespace's metric documents when
 one would be skipped — and everything is written again.  No I/O but the
 store's.
@@ -27,6 +36,7 @@ store's.
 
 from __future__ import annotations
 
+import json
 import math
 import weakref
 from collections.abc import Collection, Iterable
@@ -36,8 +46,11 @@ from typing import Any
 from gureum.core.store import Scope, Store
 
 ACTIVE = "cloudwatch.active"
+METRIC = "cloudwatch.metric"  # (metrics.METRIC)
 ACTIVE_REFRESH = 300.0
 KEEP = 3 * 3600.0
+FLUSH = "flush"  # :meth:`Namespace.due`: the activity document is to be written
+ALONE = 2  # at most this many stale metrics, none other waiting: their own documents instead
 
 
 class Namespace:
@@ -53,17 +66,36 @@ class Namespace:
         self.flushed = float("-inf")  # when this process last wrote the activity document
         self.newest = float("-inf")  # the newest time in ``puts``
 
-    def flush_due(self, store: Store, scope: Scope, namespace: str, keys: Collection[str], now: float) -> bool:
-        """Whether the activity document is to be written with a put of ``keys`` at ``now``: every
-        ACTIVE_REFRESH seconds, and at once when the store's time of one of them is that old."""
-        if not 0 <= now - self.flushed < ACTIVE_REFRESH:
-            return True
+    def due(self, store: Store, scope: Scope, namespace: str, keys: Collection[str], now: float) -> Any:
+        """What a put of ``keys`` (their documents already in the store) at ``now`` writes: None
+        (the store's time of each is less than ACTIVE_REFRESH seconds behind), :data:`FLUSH` (the
+        activity document) or a list of the stale keys whose metric documents are rewritten."""
+        if self.flushed == -math.inf or now < self.flushed:  # the first write of this process, or the clock moved back
+            return FLUSH
         if not keys:
-            return False
+            return None
         stored = self.read(store, scope, namespace)
         times = list(map(stored.get, keys, repeat(-math.inf)))
         # (now - t falls as t grows: the oldest and the newest time decide for all of them)
-        return not (0 <= now - max(times) and now - min(times) < ACTIVE_REFRESH)
+        if 0 <= now - max(times) and now - min(times) < ACTIVE_REFRESH:
+            return None
+        stale = [k for k, t in zip(keys, times, strict=True) if not 0 <= now - t < ACTIVE_REFRESH]
+        if len(stale) > ALONE or self.waiting(stored, now, stale, ALONE - len(stale)):
+            return FLUSH
+        return stale
+
+    def waiting(self, stored: dict[str, float], now: float, stale: list[str], most: int) -> bool:
+        """Whether more than ``most`` metrics but ``stale`` were put within ACTIVE_REFRESH seconds and
+        after the time the store holds for them (the activity document would refresh them too)."""
+        found = 0
+        since = now - ACTIVE_REFRESH
+        get = stored.get
+        for key, t in self.puts.items():
+            if t >= since and t > get(key, -math.inf) and key not in stale:
+                found += 1
+                if found > most:
+                    return True
+        return False
 
     def put(self, keys: Iterable[str], now: float) -> None:
         """``keys`` put at ``now`` (a clock moved back keeps a newer time)."""
@@ -77,8 +109,16 @@ class Namespace:
                 puts[key] = now
 
     def read(self, store: Store, scope: Scope, namespace: str) -> dict[str, float]:
+        """Each metric's put time as the store holds it: the activity document's, or its metric
+        document's ``lastPut`` when newer (read once; kept up to date by this process's writes)."""
         if self.stored is None:
-            self.stored = stored_puts(store, scope, namespace)
+            stored = stored_puts(store, scope, namespace)
+            get = stored.get
+            for key, doc in store.list(METRIC, scope, prefix=_prefix(namespace)):
+                t = doc.get("lastPut")
+                if isinstance(t, (int, float)) and t > get(key, -math.inf):
+                    stored[key] = float(t)
+            self.stored = stored
         return self.stored
 
     def activity(self, store: Store, scope: Scope, namespace: str, keys: Iterable[str], now: float) -> dict[str, float]:
@@ -139,6 +179,11 @@ def of(store: Store) -> Activity:
     if activity is None:
         activity = _ACTIVITY[store] = Activity(store)
     return activity
+
+
+def _prefix(namespace: str) -> str:
+    """The metric keys' prefix of a namespace (metrics.key_prefix)."""
+    return json.dumps([namespace], separators=(",", ":"), ensure_ascii=False)[:-1] + ","
 
 
 def stored_puts(store: Store, scope: Scope, namespace: str) -> dict[str, float]:

@@ -24,9 +24,10 @@ Gureum's own collectors use once a minute); :func:`publish` is one value.
 
 ``lastPut`` and RecentlyActive: see :mod:`metric_activity` — a metric's
 document is written when this process first stores data for it; later put
-times live in memory and in one activity document per namespace, rewritten
-in a publish's transaction every :data:`ACTIVE_REFRESH` seconds (and at once
-when a put is that far ahead of the time the store holds for its metric);
+times live in memory and, in a publish's transaction when a put is
+:data:`ACTIVE_REFRESH` seconds ahead of the time the store holds for its
+metric, in one activity document per namespace (or, for a few metrics put
+now and then, in their own documents' ``lastPut``);
 :func:`find_metrics` reads the newest of the three (after a ``kill -9`` the
 stored time is at most :data:`ACTIVE_REFRESH` seconds old).  A reset store
 gets its documents again.
@@ -197,16 +198,21 @@ def _record(store: Store, scope: Scope, namespace: str, keys: list[str], times: 
         if new:
             _put_documents(store, scope, [key for key in dict.fromkeys(keys) if key in new], now)
         flushed = None
-        if ns.flush_due(store, scope, namespace, unique - new if new else unique, now):  # (new: document says now)
+        due = ns.due(store, scope, namespace, unique - new if new else unique, now)  # (new: document says now)
+        if due is metric_activity.FLUSH:
             flushed = ns.activity(store, scope, namespace, unique, now)
             store.put(metric_activity.ACTIVE, scope, namespace, {"puts": flushed})
+        elif due:  # a few metrics put now and then: their own documents say when
+            _put_documents(store, scope, due, now)
+            new = new.union(due)
     # Committed: what this process knows of the documents, then the evaluator's samples.
     if flushed is not None:
         ns.stored, ns.flushed = flushed, now
     elif new:
         stored = ns.read(store, scope, namespace)
         for key in new:
-            stored[key] = now
+            if not stored.get(key, now) > now:  # (a clock moved back keeps the newer time)
+                stored[key] = now
     ns.put(unique, now)
     if len(unique) == len(keys):  # (the usual batch: one value per metric)
         by_key: dict[str, Any] = {key: ((seq, sample),) for key, seq, sample in zip(keys, seqs, samples, strict=True)}
@@ -219,13 +225,19 @@ def _record(store: Store, scope: Scope, namespace: str, keys: list[str], times: 
         window.note_many(scope, by_key)
 
 
-def _put_documents(store: Store, scope: Scope, keys: list[str], now: float) -> None:
+def _put_documents(store: Store, scope: Scope, keys: Iterable[str], now: float) -> None:
     """The metric documents of ``keys`` (namespace, name and dimensions are what the key spells)."""
     for key in keys:
-        namespace, name, dims = json.loads(key)
+        namespace, name, dims = _spelled(key)
         store.put(METRIC, scope, key, {"Namespace": namespace, "MetricName": name,
                                        "Dimensions": [{"Name": n, "Value": v} for n, v in dims],
                                        "lastPut": now})
+
+
+@functools.lru_cache(maxsize=4096)
+def _spelled(key: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    namespace, name, dims = json.loads(key)
+    return namespace, name, tuple((n, v) for n, v in dims)
 
 
 def publish(
