@@ -173,6 +173,11 @@ class SqliteStore:
         outermost one commits).  One object per store: its state is the store's depth, under the lock."""
         return self._txn
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` block is open (in any thread): a write made now may roll back."""
+        return self._depth > 0
+
     # -- documents ----------------------------------------------------------------
 
     def get(self, kind: str, scope: Scope, key: str) -> Doc | None:

@@ -172,8 +172,9 @@ class GroupController:
         waits.append(member_steps.next_wake(group, now, fleet, scope))
         with self.app.store.transaction():
             held.flush()
-            records.save_group(self.app.store, scope, group)
+            written = records.save_group(self.app.store, scope, group)
             stepped.save()
+        records.committed(self.app.store, scope, name, written)
         soon = [w for w in waits if w is not None]
         return Requeue(max(0.05, min(soon))) if soon else None
 

@@ -23,8 +23,14 @@ store must go through :func:`delete_group`, which drops the snapshot.
 A snapshot taken from the store (a read: JSON's types only) also serves
 the next reads of the group until it is written: every write of a group
 goes through this module, so the store holds exactly that document.  A
-written document's snapshot serves no read (it may hold types JSON does
-not keep, such as tuples, and its transaction may still roll back).
+written document's snapshot serves reads too once the write is committed
+and the document holds JSON's types only (:func:`json_typed`: no tuple,
+every key a str — what the store gives back is then equal in types and
+order): at once for a write outside any transaction (the store says none
+is open: ``in_transaction``), and for one inside a transaction when its
+writer says the transaction committed (:func:`committed`, with the token
+:func:`save_group` returned); a write whose transaction rolls back is
+never trusted (the next read goes to the store).
 :func:`forget` drops every snapshot of a store (the store was reset), and
 the answers :mod:`journal` keeps about the groups' children.
 """
@@ -47,8 +53,9 @@ SHOWN_MEMBER_KEYS = ("InstanceId", "InstanceType", "AvailabilityZone", "Lifecycl
                      "LaunchConfigurationName", "LaunchTemplate", "ProtectedFromScaleIn")
 
 
-# (account, region, group) -> (marshal snapshot, whether it came from the store and may serve reads)
-Snapshots = dict[tuple[str, str, str], tuple[bytes, bool]]
+# (account, region, group) -> (marshal snapshot, whether it may serve reads: True; None: a JSON-typed
+# write that awaits the commit of its transaction; False: no)
+Snapshots = dict[tuple[str, str, str], tuple[bytes, bool | None]]
 _SNAPSHOTS: weakref.WeakKeyDictionary[Any, Snapshots] = weakref.WeakKeyDictionary()
 
 
@@ -81,8 +88,9 @@ def get_group(store: Store, scope: Scope, name: str) -> Doc | None:
 
 
 def read_token(store: Store, scope: Scope, name: str) -> object | None:
-    """What stands for the group's document as last read from the store: the same object until the
-    group is read from the store again, written or forgotten; None when no read snapshot is kept.
+    """What stands for the group's document as the store holds it (last read, or written and
+    committed — a snapshot that serves reads): the same object until the group is read from the store
+    again, written or forgotten; None when no such snapshot is kept.
     (A caller may keep a document it decoded under the token and use it while the token holds.)"""
     known = _snapshots(store).get((scope.account, scope.region, name))
     return known[0] if known is not None and known[1] else None
@@ -95,16 +103,68 @@ def require_group(store: Store, scope: Scope, name: str) -> Doc:
     return doc
 
 
-def save_group(store: Store, scope: Scope, doc: Doc) -> None:
-    """Write a group, unless the store already holds exactly this document."""
+def save_group(store: Store, scope: Scope, doc: Doc) -> bytes | None:
+    """Write a group, unless the store already holds exactly this document.  Returns the token for
+    :func:`committed` when the write is inside a transaction (else None)."""
     key = (scope.account, scope.region, doc["AutoScalingGroupName"])
     snaps = _snapshots(store)
     data = marshal.dumps(doc, 2)
     known = snaps.get(key)
     if known is not None and known[0] == data:
-        return
+        return None
     store.put(names.GROUP, scope, doc["AutoScalingGroupName"], doc)
-    snaps[key] = (data, False)
+    if not json_typed(doc, data):
+        snaps[key] = (data, False)
+        return None
+    if _committed(store):
+        snaps[key] = (data, True)
+        return None
+    snaps[key] = (data, None)
+    return data
+
+
+def committed(store: Store, scope: Scope, name: str, token: bytes | None) -> None:
+    """The transaction of the write :func:`save_group` returned ``token`` for ended without an error
+    (called after the block): its snapshot serves reads if no transaction is open now (it was the
+    outermost one, so it committed) and no other write of the group came since."""
+    if token is None or not _committed(store):
+        return
+    key = (scope.account, scope.region, name)
+    snaps = _snapshots(store)
+    known = snaps.get(key)
+    if known is not None and known[0] is token and known[1] is None:
+        snaps[key] = (token, True)
+
+
+def _committed(store: Store) -> bool:
+    """Whether a write that returned is committed: the store says no transaction is open (a store
+    that cannot tell: never)."""
+    return getattr(store, "in_transaction", True) is False
+
+
+def json_typed(doc: Doc, data: bytes) -> bool:
+    """Whether ``doc`` (``data``: its marshal snapshot) holds JSON's types only, so that the store
+    gives back an equal document of the same types in the same order: no tuple (marshal writes every
+    tuple with a ``(`` byte; one inside a string or number only makes this say no), every dict key
+    a str (``str.join`` refuses any other).  (Sets, bytes and other types the encoder refuses
+    never get this far.)"""
+    if b"(" in data:
+        return False
+    join = "".join
+    stack: list[Any] = [doc]
+    pop, push = stack.pop, stack.append
+    try:
+        while stack:
+            node = pop()
+            if type(node) is dict:
+                join(node)
+                node = node.values()
+            for value in node:
+                if type(value) is dict or type(value) is list:
+                    push(value)
+    except TypeError:
+        return False
+    return True
 
 
 def delete_group(store: Store, scope: Scope, name: str) -> bool:
