@@ -24,7 +24,12 @@ Every alarm write goes through :func:`put` and :func:`delete`; each bumps
 the store's :class:`Versions` (a counter per store, the version and the
 document last written per alarm, and a listing generation that moves when
 an alarm may have appeared or gone), so the evaluator can keep decoded
-alarms in memory and know exactly when one must be read again.
+alarms in memory and know exactly when one must be read again.  The text
+:func:`put` writes is the store's encoding of the document, made by
+:mod:`alarm_doc_text` (a state update encodes the state members only) and
+written with ``store.put_encoded``; a StateUpdate item's HistoryData string is
+made from each state's escaped part (:func:`state_history_literal`, the same
+text as the encoder's).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Any
 
 from gureum.core.ids import arn
 from gureum.core.store import Scope, Store
+from gureum.services.cloudwatch.alarm_doc_text import Texts, quoted
 from gureum.services.cloudwatch.alarm_eval import iso_millis
 
 ALARM = "cloudwatch.alarm"
@@ -127,15 +133,20 @@ def get(store: Store, scope: Scope, name: str) -> Doc | None:
     return store.get(ALARM, scope, name)
 
 
+_TEXTS = Texts()  # the alarms' document texts, made again only where they changed (alarm_doc_text)
+
+
 def put(store: Store, scope: Scope, name: str, doc: Doc) -> int:
-    """Write an alarm; its new version (see :class:`Versions`)."""
-    store.put(ALARM, scope, name, doc)
+    """Write an alarm; its new version (see :class:`Versions`).  The text written is the store's
+    encoding of ``doc``, made by :class:`~alarm_doc_text.Texts` (a transition encodes its state only)."""
+    store.put_encoded(ALARM, scope, name, _TEXTS.text((scope.account, scope.region, name), doc))
     return versions(store).wrote(scope, name, doc)
 
 
 def delete(store: Store, scope: Scope, name: str) -> bool:
     found = store.delete(ALARM, scope, name)
     versions(store).wrote(scope, name, None)
+    _TEXTS.forget((scope.account, scope.region, name))
     return found
 
 
@@ -239,6 +250,43 @@ def _state_part(a: Mapping[str, Any]) -> str:
     return text
 
 
+_ESCAPED: dict[tuple[Any, Any, Any], str] = {}  # (value, reason, data) → its _state_part as it appears
+# inside the history item's HistoryData string (escaped), made from the state's memoized pieces
+
+
+def _escaped(text: str) -> str:
+    return quoted(text)[1:-1]
+
+
+def _escaped_part(a: Mapping[str, Any]) -> str:
+    key = (a.get("StateValue"), a.get("StateReason"), a.get("StateReasonData"))
+    try:
+        return _ESCAPED[key]
+    except (KeyError, TypeError):
+        pass
+    if not (type(key[0]) is str and type(key[1]) is str and (key[2] is None or type(key[2]) is str)):
+        return _escaped(_state_part(a))
+    text = _escaped('{"stateValue":' + quoted(key[0]) + ',"stateReason":' + quoted(key[1]))
+    if key[2]:
+        text += _escaped(',"stateReasonData":') + _escaped(_reason_data_text(key[2]))
+    text += "}"
+    if len(_ESCAPED) >= _COMPACT_MAX:
+        _ESCAPED.clear()
+    _ESCAPED[key] = text
+    return text
+
+
+_ESCAPED_HEAD = _escaped('{"version":"1.0","oldState":')
+_ESCAPED_MID = _escaped(',"newState":')
+
+
+def state_history_literal(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """:func:`state_history_data` as a JSON string (the encoder's ``"…"`` of it), made from each
+    state's escaped part (the new state's reason data escaped once for its document and this item,
+    the old one's remembered from when it was new)."""
+    return '"' + _ESCAPED_HEAD + _escaped_part(old) + _ESCAPED_MID + _escaped_part(new) + '}"'
+
+
 def state_history_data(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     """``{"version":"1.0","oldState":{…},"newState":{…}}``, compact; each reason data's JSON is
     encoded once and reused when that state becomes the old one."""
@@ -254,7 +302,16 @@ def add_history(
 def add_history_items(
     store: Store, scope: Scope, name: str, alarm_type: str, items: list[tuple[str, str, str]], now: float
 ) -> None:
-    """History items of one alarm at ``now`` — (item type, summary, data) — in order, in one append.
+    """History items of one alarm at ``now`` — (item type, summary, data) — in order, in one append."""
+    add_history_literals(store, scope, name, alarm_type,
+                         [(item_type, summary, _string(data)) for item_type, summary, data in items], now)
+
+
+def add_history_literals(
+    store: Store, scope: Scope, name: str, alarm_type: str, items: list[tuple[str, str, str]], now: float
+) -> None:
+    """:func:`add_history_items` of items whose data is given as the encoder writes that string
+    (``"…"``, quotes included: :func:`state_history_literal`).
 
     Each item is encoded here as the store's encoder would write its dict (compact, ASCII, the
     members in the order below): the names and strings through the encoder's string function."""
@@ -262,7 +319,7 @@ def add_history_items(
             + _number(now) + ',"HistoryItemType":')
     store.append_encoded(HISTORY, scope, [
         (HISTORY_KEY, now, head + _string(item_type) + ',"HistorySummary":' + _string(summary)
-         + ',"HistoryData":' + _string(data) + "}")
+         + ',"HistoryData":' + data + "}")
         for item_type, summary, data in items])
 
 

@@ -195,11 +195,12 @@ def _actions(
 
 
 def _store(app: App, scope: Scope, doc: dict[str, Any], items: list[tuple[str, str, str]], now: float) -> None:
-    """``doc`` and its history items (type, summary, data), in that order, in one transaction."""
+    """``doc`` and its history items (type, summary, data as a JSON string: ``"…"``), in that order,
+    in one transaction."""
     name, kind = doc["alarm"]["AlarmName"], doc["type"]
     with app.store.transaction():
         records.put(app.store, scope, name, doc)
-        records.add_history_items(app.store, scope, name, kind, items, now)
+        records.add_history_literals(app.store, scope, name, kind, items, now)
 
 
 def set_state(
@@ -234,12 +235,12 @@ def set_state(
         alarm.pop("StateReasonData", None)
     if changed:
         alarm["StateTransitionedTimestamp"] = now
-    items = [("StateUpdate", f"Alarm updated from {previous} to {state}", records.state_history_data(before, alarm))]
+    items = [("StateUpdate", f"Alarm updated from {previous} to {state}", records.state_history_literal(before, alarm))]
     payloads: list[dict[str, Any]] = []
     if changed and alarm.get("ActionsEnabled", True):
         payloads, actions = _actions(scope, doc, list(alarm.get(STATE_ACTIONS[state]) or []), previous, now,
                                      repeat=False)
-        items += actions
+        items += [(kind, summary, _string(data)) for kind, summary, data in actions]
     _store(app, scope, doc, items, now)
     app.bus.publish(STATE_TOPIC, {"account": scope.account, "region": scope.region, "alarm": name,
                                   "state": state, "previousState": previous, "timestamp": now})
