@@ -13,7 +13,9 @@ members (``_`` prefix, never shown):
 * ``_cooldown`` — ``{"seconds", "settledAt"}`` after a simple policy;
 * ``_deleting`` — DeleteAutoScalingGroup with ForceDelete is under way.
 
-:func:`save_group` writes nothing when the document is exactly what this
+:func:`save_group` writes the store's text of the document made by
+:mod:`group_text` (members encoded once per value), and nothing when the
+document is exactly what this
 process last read or wrote for that group (a reconcile that changed
 nothing): each read and write keeps a ``marshal`` snapshot (version 2: no
 shared references, so equal bytes mean an equal document of the same
@@ -42,7 +44,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from gureum.core.store import Scope, Store
-from gureum.services.autoscaling import journal, lifecycle, names, termination
+from gureum.services.autoscaling import group_text, journal, lifecycle, names, termination
 
 if TYPE_CHECKING:
     from gureum.app import App
@@ -112,8 +114,9 @@ def save_group(store: Store, scope: Scope, doc: Doc) -> bytes | None:
     known = snaps.get(key)
     if known is not None and known[0] == data:
         return None
-    store.put(names.GROUP, scope, doc["AutoScalingGroupName"], doc)
-    if not json_typed(doc, data):
+    text, keys_str = group_text.encode(doc)  # (the store's text of doc, members' parts remembered)
+    store.put_encoded(names.GROUP, scope, doc["AutoScalingGroupName"], text)
+    if not (keys_str and b"(" not in data):  # (json_typed)
         snaps[key] = (data, False)
         return None
     if _committed(store):
@@ -148,23 +151,7 @@ def json_typed(doc: Doc, data: bytes) -> bool:
     tuple with a ``(`` byte; one inside a string or number only makes this say no), every dict key
     a str (``str.join`` refuses any other).  (Sets, bytes and other types the encoder refuses
     never get this far.)"""
-    if b"(" in data:
-        return False
-    join = "".join
-    stack: list[Any] = [doc]
-    pop, push = stack.pop, stack.append
-    try:
-        while stack:
-            node = pop()
-            if type(node) is dict:
-                join(node)
-                node = node.values()
-            for value in node:
-                if type(value) is dict or type(value) is list:
-                    push(value)
-    except TypeError:
-        return False
-    return True
+    return b"(" not in data and group_text.keys_typed(doc)
 
 
 def delete_group(store: Store, scope: Scope, name: str) -> bool:
