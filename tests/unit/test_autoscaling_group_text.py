@@ -1,9 +1,11 @@
 """group_text.encode gives the store's own text of a group document, byte for byte (so it decodes to
-the same dict), whether its members are encoded afresh or remembered; and says whether its keys are str."""
+the same dict), and its marshal snapshot, whether its parts are encoded afresh or remembered; and says
+whether its keys are str."""
 
 from __future__ import annotations
 
 import json
+import marshal
 from typing import Any
 
 from hypothesis import given, settings
@@ -43,13 +45,17 @@ def test_the_text_is_the_store_encoders(before: dict[str, Any], after: dict[str,
         doc["_instances"] = members
     doc.update((k, v) for k, v in after.items() if k != "_instances")
     for _ in range(2):  # afresh, then from the remembered member texts
-        text, keys_str = group_text.encode(doc)
+        text, keys_str, snapshot = group_text.encode(doc)
         assert text == STORE_TEXT(doc)
         assert keys_str is _plain_keys(doc)
+        assert snapshot == marshal.dumps(doc, 2)
     if members:  # one member changed: the others remembered, the text still the encoder's
         iid = data.draw(st.sampled_from(sorted(members, key=repr)))
         members[iid] = data.draw(_member)
-        assert group_text.encode(doc)[0] == STORE_TEXT(doc)
+        assert group_text.encode(doc)[0::2] == (STORE_TEXT(doc), marshal.dumps(doc, 2))
+    if _plain_keys(doc):  # as read from the store: keys and strings not interned
+        again = json.loads(STORE_TEXT(doc))
+        assert group_text.encode(again)[0::2] == (STORE_TEXT(again), marshal.dumps(again, 2))
 
 
 def test_a_saved_group_reads_back_as_it_was_saved() -> None:

@@ -94,7 +94,13 @@ def test_a_later_write_is_not_trusted_by_an_earlier_token(store: CountingStore) 
     assert store.gets == 1
 
 
-@pytest.mark.parametrize("extra", [{"_zones": ("a", "b")}, {"_counts": {1: "x"}}, {"_x": [{"k": (1,)}]},
+def test_parentheses_in_strings_do_not_stop_the_trust(store: CountingStore) -> None:
+    records.save_group(store, SCOPE, group(3, _cause="At 12:00 (UTC) a user (me) changed it, sadly :("))
+    assert records.get_group(store, SCOPE, "g") == group(3, _cause="At 12:00 (UTC) a user (me) changed it, sadly :(")
+    assert store.gets == 0
+
+
+@pytest.mark.parametrize("extra", [{"_zones": ("a", "b"), "_cause": "x (y)"}, {"_zones": ("a", "b")}, {"_counts": {1: "x"}}, {"_x": [{"k": (1,)}]},
                                    {"_y": {"a": {None: 1}}}])
 def test_a_document_the_store_gives_back_in_other_types_is_read_back(store: CountingStore, extra: Doc) -> None:
     records.save_group(store, SCOPE, group(3, **extra))

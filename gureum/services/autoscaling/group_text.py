@@ -4,8 +4,11 @@ A group is saved on nearly every reconcile and most of its ~4 KB is its members
 (``_instances``), which a reconcile seldom changes.  :func:`encode` gives exactly
 the text the store's encoder (``json.JSONEncoder(separators=(",", ":"))``) makes
 of the whole document — byte for byte, so it decodes to the same dict — but
-encodes a member only when its ``marshal`` snapshot (version 2: equal bytes, an
-equal value of the same types and order) is not one it has encoded before.
+encodes a part — a member, or the keys before or after ``_instances`` — only
+when its ``marshal`` snapshot (version 2: equal bytes, an equal value of the
+same types and order) is not one it has encoded before; the document's own
+snapshot (what :mod:`records` compares and serves reads from) is made of the
+parts' snapshots, byte for byte what ``marshal.dumps(doc, 2)`` gives.
 
 Rules: the encoder writes an object as ``{`` + ``,``-joined ``key:value`` + ``}``
 whatever the nesting, so the text of the members' object is spliced between the
@@ -25,10 +28,11 @@ from typing import Any
 
 Doc = dict[str, Any]
 MEMBERS = "_instances"
-KEEP = 4096  # member texts remembered
+KEEP = 4096  # part texts remembered
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # the store's (SqliteStore.put's) text
-_texts: dict[bytes, tuple[str, bool]] = {}  # a member's marshal snapshot → (its text, its keys all str)
+# a member's (or the keys before or after the members') marshal snapshot → (its text, its keys all str)
+_texts: dict[bytes, tuple[str, bool]] = {}
 
 
 def keys_typed(node: Any) -> bool:
@@ -55,42 +59,47 @@ def _key_text(key: str) -> str:
     return _encode(key) + ":"
 
 
-def _member(member: Any) -> tuple[str, bool]:
-    data = marshal.dumps(member, 2)
+def _part(value: Any) -> tuple[bytes, str, bool]:
+    """``value``'s marshal snapshot, its text and whether its keys are all str (remembered)."""
+    data = marshal.dumps(value, 2)
     known = _texts.get(data)
     if known is None:
         if len(_texts) >= KEEP:
             _texts.clear()
-        known = _texts[data] = (_encode(member), keys_typed(member))
-    return known
+        known = _texts[data] = (_encode(value), keys_typed(value))
+    return data, known[0], known[1]
 
 
-def encode(doc: Doc) -> tuple[str, bool]:
-    """The store's JSON text of ``doc`` and whether every dict key in it is a str (tuples are the
-    caller's to look for: a ``(`` byte in the document's marshal snapshot)."""
+def encode(doc: Doc) -> tuple[str, bool, bytes]:
+    """The store's JSON text of ``doc``, whether every dict key in it is a str (tuples are the
+    caller's to look for) and ``marshal.dumps(doc, 2)`` (made of its parts' snapshots: version 2
+    writes a dict as ``{``, each key and value, ``0``, with no references between them)."""
     members = doc.get(MEMBERS)
     if type(members) is not dict or not members:
-        return _encode(doc), keys_typed(doc)
+        return _encode(doc), keys_typed(doc), marshal.dumps(doc, 2)
     before: Doc = {}
     after: Doc = {}
     into = before
+    members_key: Any = MEMBERS
     for key, value in doc.items():
         if key == MEMBERS:
-            into = after
+            into, members_key = after, key  # (the document's own key object: interned or not)
         else:
             into[key] = value
-    typed = keys_typed(before) and keys_typed(after)
-    try:
-        parts = []
-        for iid, member in members.items():
-            if type(iid) is not str:
-                raise TypeError("a member key that is not a str")
-            text, member_typed = _member(member)
-            parts.append(_key_text(iid) + text)
-            typed = typed and member_typed
-    except (TypeError, ValueError):  # (a key that is not a str; a value marshal refuses)
-        return _encode(doc), False
-    head = _encode(before)[:-1] + ("," if before else "") + '"_instances":{' + ",".join(parts) + "}"
+    data_before, text_before, typed = _part(before)
+    data_after, text_after, typed_after = _part(after)
+    texts = []
+    datas = []
+    dump = marshal.dumps
+    for iid, member in members.items():
+        if type(iid) is not str:  # (the encoder writes such a key as a str: no part of its own)
+            return _encode(doc), False, marshal.dumps(doc, 2)
+        data, text, member_typed = _part(member)
+        texts.append(_key_text(iid) + text)
+        datas.append(dump(iid, 2) + data)
+        typed = typed and member_typed
+    data = data_before[:-1] + dump(members_key, 2) + b"{" + b"".join(datas) + b"0" + data_after[1:]
+    head = text_before[:-1] + ("," if before else "") + '"_instances":{' + ",".join(texts) + "}"
     if not after:
-        return head + "}", typed
-    return head + "," + _encode(after)[1:], typed
+        return head + "}", typed and typed_after, data
+    return head + "," + text_after[1:], typed and typed_after, data

@@ -28,7 +28,8 @@ goes through this module, so the store holds exactly that document.  A
 written document's snapshot serves reads too once the write is committed
 and the document holds JSON's types only (:func:`json_typed`: no tuple,
 every key a str — what the store gives back is then equal in types and
-order): at once for a write outside any transaction (the store says none
+order; on a save, "no tuple" is told exactly by as many ``(`` in the
+snapshot as in the JSON text, which has one per ``(`` of a string): at once for a write outside any transaction (the store says none
 is open: ``in_transaction``), and for one inside a transaction when its
 writer says the transaction committed (:func:`committed`, with the token
 :func:`save_group` returned); a write whose transaction rolls back is
@@ -110,13 +111,15 @@ def save_group(store: Store, scope: Scope, doc: Doc) -> bytes | None:
     :func:`committed` when the write is inside a transaction (else None)."""
     key = (scope.account, scope.region, doc["AutoScalingGroupName"])
     snaps = _snapshots(store)
-    data = marshal.dumps(doc, 2)
+    # The store's text of doc (its parts remembered), whether its keys are str, its marshal snapshot.
+    text, keys_str, data = group_text.encode(doc)
     known = snaps.get(key)
     if known is not None and known[0] == data:
         return None
-    text, keys_str = group_text.encode(doc)  # (the store's text of doc, members' parts remembered)
     store.put_encoded(names.GROUP, scope, doc["AutoScalingGroupName"], text)
-    if not (keys_str and b"(" not in data):  # (json_typed)
+    # (json_typed, exactly: each "(" of a string is one in the text and one in the snapshot; a tuple
+    # or a number's byte adds one to the snapshot only)
+    if not (keys_str and data.count(b"(") == text.count("(")):
         snaps[key] = (data, False)
         return None
     if _committed(store):
