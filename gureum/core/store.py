@@ -139,6 +139,7 @@ def _insert_rows(n: int) -> str:
     return "INSERT INTO series_rows (sid, ts, body) VALUES " + ",".join(["(?,?,?)"] * n)
 
 
+
 class SqliteStore:
     """:class:`Store` on SQLite (WAL).  Safe to call from several threads."""
 
@@ -203,11 +204,15 @@ class SqliteStore:
         first character is checked (a ``{``): the rest is the caller's word."""
         if text[:1] != "{":
             raise ValueError("put_encoded: the text of a JSON object is expected")
+        args = (text, kind, scope.account, scope.region, key)
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO docs (kind, account, region, key, body) VALUES (?,?,?,?,?)",
-                (kind, scope.account, scope.region, key, text),
-            )
+            # An existing document's body is updated in place (cheaper than REPLACE's delete and insert
+            # of the row); a new one is inserted (OR REPLACE: whatever another connection did between).
+            if self._db.execute("UPDATE docs SET body=? WHERE kind=? AND account=? AND region=? AND key=?",
+                                args).rowcount == 0:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO docs (body, kind, account, region, key) VALUES (?,?,?,?,?)", args
+                )
 
     def insert(self, kind: str, scope: Scope, key: str, doc: Doc) -> bool:
         """Create ``key`` unless it exists; returns whether it was created."""
@@ -330,8 +335,17 @@ class SqliteStore:
     def append_encoded(self, kind: str, scope: Scope, rows: Sequence[tuple[str, float, str]]) -> builtins.list[int]:
         """:meth:`append_many` of documents the caller already encoded: each body is the JSON text of an
         object (a writer with a cheaper encoding of its own documents; reads decode it like any other)."""
-        if not rows:
+        n = len(rows)
+        if not n:
             return []
+        if n <= _ROWS_PER_INSERT:  # one INSERT (a history item or two): none of the columns' work
+            params: builtins.list[Any] = []
+            with self._txn:
+                sids = self._sids.get((kind, scope.account, scope.region), {})
+                for key, ts, body in rows:
+                    params += (sids.get(key) or self._sid(kind, scope, key, create=True), ts, body)
+                last = self._db.execute(_insert_rows(n), params).lastrowid or 0
+            return builtins.list(range(last - n + 1, last + 1))  # (consecutive: see append_columns)
         keys, times, bodies = zip(*rows, strict=True)
         return self.append_columns(kind, scope, keys, times, bodies)
 
