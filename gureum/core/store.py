@@ -139,7 +139,6 @@ def _insert_rows(n: int) -> str:
     return "INSERT INTO series_rows (sid, ts, body) VALUES " + ",".join(["(?,?,?)"] * n)
 
 
-
 class SqliteStore:
     """:class:`Store` on SQLite (WAL).  Safe to call from several threads."""
 

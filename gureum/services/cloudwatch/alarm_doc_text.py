@@ -62,6 +62,17 @@ def value_text(value: Any) -> str:
     return _compact(value)
 
 
+def _marks_text(marks: dict[Any, Any]) -> str:
+    """A dict as the encoder writes it; made here when it is ``invoked``'s kind (str → finite float):
+    the encoder's set-up for each call costs more than such a small dict."""
+    parts = []
+    for key, value in marks.items():
+        if type(key) is not str or type(value) is not float or not math.isfinite(value):
+            return _compact(marks)
+        parts.append(quoted(key) + ":" + float.__repr__(value))
+    return "{" + ",".join(parts) + "}"
+
+
 def _picker(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """A function giving the items at ``positions`` of a sequence, as a tuple."""
     if len(positions) >= 2:
@@ -187,6 +198,8 @@ def _fill(template: Template, values: list[Any], alarm_text: str | None = None) 
             text = float.__repr__(value)
         elif alarm_text is not None and key == "alarm":
             text = alarm_text
+        elif kind is dict:
+            text = _marks_text(value)
         else:
             text = _compact(value)
         add(text)
