@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from conftest import Server
+from waiting import wait_for
 
 ROLE = "arn:aws:iam::000000000000:role/pipeline"
 
@@ -37,15 +37,6 @@ def zip_of(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def wait_for(cond: Callable[[], Any], timeout: float = 30.0, every: float = 0.05, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout}s")
-        time.sleep(every)
 
 
 def execution(cp: Any, name: str, eid: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""A Gureum server on the docker driver for e2e tests, and a wait on a condition.
+"""A Gureum server on the docker driver for e2e tests.
 
 :func:`engine_or_skip` skips (saying why) only when no Docker engine answers;
 :func:`docker_server` starts ``gureum up --runtime docker`` with extra flags
@@ -7,8 +7,7 @@ and, whatever happened, removes every container carrying its data-dir label.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,13 +51,3 @@ def docker_server(engine: Any, data: Path, *flags: str) -> Iterator[Server]:
                 pass
 
 
-def wait_for(cond: Callable[[], Any], timeout: float, every: float = 0.2) -> Any:
-    """``cond()``'s first truthy answer, polled every ``every`` s; AssertionError after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(every)

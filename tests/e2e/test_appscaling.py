@@ -8,9 +8,8 @@ datapoints).  Every wait is a bounded poll on a condition.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -18,6 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import start_server, stop_server
+from waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -69,15 +69,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         stop_server(server)
 
 
-def wait_for(cond: Callable[[], Any], timeout: float = 25.0, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(every)
 
 
 def test_step_scaling_on_an_alarm_runs_more_tasks(cloud: Cloud) -> None:

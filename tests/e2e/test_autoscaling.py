@@ -10,7 +10,6 @@ bounded poll on a condition.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import Server, start_server, stop_server
+from waiting import wait_for
 
 from gureum.runtime.selection import data_dir_id
 
@@ -109,15 +109,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         stop_server(server)
 
 
-def wait_for(cond: Callable[[], Any], timeout: float = 20.0, every: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(every)
 
 
 def test_group_of_two_real_instances_then_three(cloud: Cloud) -> None:

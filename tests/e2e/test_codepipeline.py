@@ -31,6 +31,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from conftest import Server, start_server, stop_server
+from waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -90,15 +91,6 @@ def zip_of(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def wait_for(cond: Callable[[], Any], timeout: float = 30.0, every: float = 0.05, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout}s")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="module")

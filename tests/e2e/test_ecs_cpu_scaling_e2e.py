@@ -23,7 +23,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from conftest import Server
-from docker_support import container_label, docker_server, engine_or_skip, wait_for
+from docker_support import container_label, docker_server, engine_or_skip
+from waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

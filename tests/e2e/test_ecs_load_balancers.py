@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import http.client
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import Server, start_server, stop_server
+from waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -60,15 +60,6 @@ def _client(srv: Server, name: str) -> Any:
     )  # fmt: skip
 
 
-def wait_for(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 class Setup:

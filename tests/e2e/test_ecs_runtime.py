@@ -14,7 +14,7 @@ import subprocess
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from conftest import Server, start_server, stop_server
+from waiting import wait_for
 
 from gureum.runtime.selection import data_dir_id as data_dir_id_for
 
@@ -125,15 +126,6 @@ def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         _cleanup(kind, data)
 
 
-def wait_for(cond: Callable[[], Any], timeout: float = 15.0, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(every)
 
 
 def test_httpd_task_serves_on_its_private_ip_then_stops(cloud: Cloud) -> None:

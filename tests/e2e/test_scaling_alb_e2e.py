@@ -30,7 +30,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import Server
-from docker_support import docker_server, engine_or_skip, wait_for
+from docker_support import docker_server, engine_or_skip
+from waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
