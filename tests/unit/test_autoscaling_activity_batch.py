@@ -8,24 +8,17 @@ other threads and code outside the batch write at once.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asg_world import BOOT, SCOPE, START, call, tick, world
 
 from gureum.app import App
-from gureum.core.clock import SimClock
 from gureum.core.store import Scope, SqliteStore
-from gureum.services.api import RequestContext
-from gureum.services.autoscaling import activities, controller, fleet, names, records
-from gureum.settings import Settings
-
-SCOPE = Scope("123456789012", "us-east-1")
-START = 1_767_225_600.0
-BOOT = 30.0
+from gureum.services.autoscaling import activities, controller, names, records
 
 
 class CountingStore(SqliteStore):
@@ -46,26 +39,8 @@ class CountingStore(SqliteStore):
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:
     store = CountingStore()
-    a = App(Settings(data_dir=str(tmp_path)), clock=SimClock(START), store=store)
-    fleet.install(a, fleet.FakeFleet(a.clock.now, boot_seconds=BOOT))
-    call(a, "CreateAutoScalingGroup", AutoScalingGroupName="g", LaunchTemplate={"LaunchTemplateName": "web"},
-         MinSize=0, MaxSize=6, DesiredCapacity=2, AvailabilityZones=["us-east-1a", "us-east-1b"])
-    yield a
+    yield world(tmp_path, desired=2, store=store).app
     store.close()
-
-
-def call(app: App, op: str, **req: Any) -> dict[str, Any]:
-    api = app.service_api("autoscaling")
-    assert api is not None
-    out = api.handlers[op](RequestContext("autoscaling", op, SCOPE.account, SCOPE.region, "rid", app), req)
-    assert isinstance(out, dict)
-    return out
-
-
-def tick(app: App, seconds: float = 0.0) -> None:
-    if seconds:
-        asyncio.run(app.clock.advance(seconds))  # type: ignore[attr-defined]
-    controller.controller_for(app).reconcile_now(names.scoped_key(SCOPE, "g"))
 
 
 def described(app: App) -> list[tuple[str, str, int]]:

@@ -9,81 +9,44 @@ state.  FakeFleet on a SimClock; everything else real, in-memory store.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asg_world import BOOT, SCOPE, START, World, world
 
-from gureum.app import App
-from gureum.core.clock import SimClock
-from gureum.core.runner import Requeue
-from gureum.core.store import Scope, SqliteStore
-from gureum.services.api import RequestContext
-from gureum.services.autoscaling import controller, flap_guard, fleet, journal, names, records
+from gureum.core.store import Scope
+from gureum.services.autoscaling import flap_guard, journal, names
 from gureum.services.cloudwatch import public as cloudwatch
-from gureum.settings import Settings
 
-SCOPE = Scope("123456789012", "us-east-1")
-START = 1_767_225_600.0
-BOOT = 30.0
 LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
 
 
-class World:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.clock: SimClock = app.clock  # type: ignore[assignment]
-        fleet.install(app, fleet.FakeFleet(self.clock.now, boot_seconds=BOOT))
-
-    def call(self, op: str, service: str = "autoscaling", **req: Any) -> dict[str, Any]:
-        api = self.app.service_api(service)
-        assert api is not None
-        ctx = RequestContext(service, op, SCOPE.account, SCOPE.region, "rid", self.app)
-        result = api.handlers[op](ctx, req)
-        assert isinstance(result, dict)
-        return result
-
-    def tick(self, seconds: float = 0.0) -> Requeue | None:
-        if seconds:
-            asyncio.run(self.clock.advance(seconds))
-        return controller.controller_for(self.app).reconcile_now(names.scoped_key(SCOPE, "g"))
-
-    def states(self) -> list[str]:
-        doc = records.get_group(self.app.store, SCOPE, "g")
-        assert doc is not None
-        return sorted(m["LifecycleState"] for m in records.members(doc))
-
-    def desired(self) -> int:
-        doc = records.get_group(self.app.store, SCOPE, "g")
-        assert doc is not None
-        return int(doc["DesiredCapacity"])
+def states(w: World) -> list[str]:
+    return sorted(m["LifecycleState"] for m in w.members())
 
 
 @pytest.fixture
 def w(tmp_path: Path) -> Iterator[World]:
-    app = App(Settings(data_dir=str(tmp_path)), clock=SimClock(START), store=SqliteStore(":memory:"))
-    world = World(app)
-    world.call("CreateAutoScalingGroup", AutoScalingGroupName="g", LaunchTemplate={"LaunchTemplateName": "web"},
-               MinSize=0, MaxSize=6, DesiredCapacity=1, AvailabilityZones=["us-east-1a", "us-east-1b"])
-    yield world
-    app.store.close()
+    world_ = world(tmp_path, desired=1)
+    yield world_
+    world_.app.store.close()
 
 
 def test_a_hook_put_or_deleted_after_the_hooks_were_read_holds_or_frees_the_next_launch(w: World) -> None:
     w.tick()
     w.tick(BOOT)  # no hook: the member came into service (the empty hook list was read and kept)
-    assert w.states() == ["InService"]
+    assert states(w) == ["InService"]
     w.call("PutLifecycleHook", AutoScalingGroupName="g", LifecycleHookName="wait", LifecycleTransition=LAUNCHING,
            HeartbeatTimeout=600)
     w.call("SetDesiredCapacity", AutoScalingGroupName="g", DesiredCapacity=2)
     w.tick()
     w.tick(BOOT)
-    assert w.states() == ["InService", "Pending:Wait"]  # the new hook holds it
+    assert states(w) == ["InService", "Pending:Wait"]  # the new hook holds it
     w.call("DeleteLifecycleHook", AutoScalingGroupName="g", LifecycleHookName="wait")
     w.tick()
-    assert w.states() == ["InService", "InService"]  # the hook is gone: it goes on
+    assert states(w) == ["InService", "InService"]  # the hook is gone: it goes on
 
 
 def test_a_scheduled_action_put_after_an_empty_look_runs_when_due(w: World) -> None:
@@ -93,13 +56,13 @@ def test_a_scheduled_action_put_after_an_empty_look_runs_when_due(w: World) -> N
     again = w.tick()
     assert again is not None and again.after <= 120
     w.tick(120)
-    assert w.desired() == 3
+    assert int(w.group()["DesiredCapacity"]) == 3
     assert w.call("DescribeScheduledActions", AutoScalingGroupName="g")["ScheduledUpdateGroupActions"] == []
     w.call("PutScheduledUpdateGroupAction", AutoScalingGroupName="g", ScheduledActionName="down",
            StartTime=START + 600, DesiredCapacity=1)
     w.call("DeleteScheduledAction", AutoScalingGroupName="g", ScheduledActionName="down")
     w.tick(600)
-    assert w.desired() == 3  # deleted before it was due: never ran
+    assert int(w.group()["DesiredCapacity"]) == 3  # deleted before it was due: never ran
 
 
 def test_a_write_between_the_version_and_the_read_is_not_kept_as_current(w: World) -> None:

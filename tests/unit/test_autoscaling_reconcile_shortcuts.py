@@ -9,60 +9,21 @@ a SimClock, everything else is the real code on an in-memory store.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from asg_world import BOOT, SCOPE, START, World, world
 
-from gureum.app import App
-from gureum.core.clock import SimClock
-from gureum.core.runner import Requeue
-from gureum.core.store import Scope, SqliteStore
-from gureum.services.api import RequestContext
-from gureum.services.autoscaling import activities, controller, flap_guard, fleet, names, records
-from gureum.settings import Settings
-
-SCOPE = Scope("123456789012", "us-east-1")
-START = 1_767_225_600.0
-BOOT = 30.0
-
-
-class World:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.clock: SimClock = app.clock  # type: ignore[assignment]
-        self.fleet = fleet.FakeFleet(self.clock.now, boot_seconds=BOOT)
-        fleet.install(app, self.fleet)
-
-    def call(self, op: str, **req: Any) -> dict[str, Any]:
-        api = self.app.service_api("autoscaling")
-        assert api is not None
-        ctx = RequestContext("autoscaling", op, SCOPE.account, SCOPE.region, "rid", self.app)
-        result = api.handlers[op](ctx, req)
-        assert isinstance(result, dict)
-        return result
-
-    def tick(self, seconds: float = 0.0) -> Requeue | None:
-        if seconds:
-            asyncio.run(self.clock.advance(seconds))
-        return controller.controller_for(self.app).reconcile_now(names.scoped_key(SCOPE, "g"))
-
-    def members(self) -> list[dict[str, Any]]:
-        doc = records.get_group(self.app.store, SCOPE, "g")
-        assert doc is not None
-        return records.members(doc)
+from gureum.core.store import Scope
+from gureum.services.autoscaling import activities, flap_guard, fleet, names, records
 
 
 @pytest.fixture
 def w(tmp_path: Path) -> Iterator[World]:
-    app = App(Settings(data_dir=str(tmp_path)), clock=SimClock(START), store=SqliteStore(":memory:"))
-    world = World(app)
-    world.call("CreateAutoScalingGroup", AutoScalingGroupName="g", LaunchTemplate={"LaunchTemplateName": "web"},
-               MinSize=0, MaxSize=6, DesiredCapacity=2, AvailabilityZones=["us-east-1a", "us-east-1b"])
-    yield world
-    app.store.close()
+    world_ = world(tmp_path, desired=2)
+    yield world_
+    world_.app.store.close()
 
 
 def test_a_pending_member_is_looked_at_when_its_instance_boots(w: World) -> None:
